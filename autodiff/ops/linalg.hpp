@@ -1,0 +1,12 @@
+// Matrix product through BLAS GEMM.
+#pragma once
+
+#include "autodiff/tape.hpp"
+
+namespace tapegrad {
+
+// a: n×k, b: k×m → n×m. For a chain h(i) = h(i-1)·p(i) its VJP is the design note's rule:
+//   dp(i) += h(i-1)ᵀ · dh(i),   dh(i-1) += dh(i) · p(i)ᵀ
+template <class T> Var<T> matmul(const Var<T>& a, const Var<T>& b);
+
+}  // namespace tapegrad

@@ -1,0 +1,89 @@
+#include <sstream>
+
+#include "test_util.hpp"
+
+using namespace tapegrad;
+using test::random_matrix;
+
+namespace {
+
+// y = x³ elementwise; dx += 3x²·dy. `factor` lets a test plant a wrong VJP.
+Var<double> cube(const Var<double>& x, double factor = 3.0) {
+    return custom_op<double>(
+        "cube", {x}, x.shape(),
+        [](auto in, Tensor<double>& out) {
+            for (std::size_t i = 0; i < out.size(); ++i) out.data()[i] = std::pow(in[0]->data()[i], 3);
+        },
+        [factor](auto in, const Tensor<double>&, const Tensor<double>& dout, auto grads) {
+            if (!grads[0]) return;
+            for (std::size_t i = 0; i < dout.size(); ++i)
+                grads[0]->data()[i] += factor * in[0]->data()[i] * in[0]->data()[i] * dout.data()[i];
+        });
+}
+
+}  // namespace
+
+TEST_CASE("a custom op is recorded and differentiated like a built-in", "[custom][gradcheck]") {
+    Tape<double> t;
+    auto x = t.variable(Tensor<double>{{2.0, -1.0}});
+    auto y = sum(cube(x));
+    CHECK(y.item() == 8.0 - 1.0);
+    y.backward();
+    CHECK(x.grad()(0, 0) == 12.0);
+    CHECK(x.grad()(0, 1) == 3.0);
+    CHECK_THAT(t.to_string(), Catch::Matchers::Contains("cube"));
+    REQUIRE(gradcheck([](const auto& v) { return cube(v[0]) * v[1]; }, {random_matrix(2, 3, 1), random_matrix(2, 3, 2)}));
+    REQUIRE(gradcheck_nodes([](const auto& v) { return cube(v[0]) * v[1]; }, {random_matrix(2, 3, 1), random_matrix(2, 3, 2)}));
+}
+
+TEST_CASE("gradcheck fails for a wrong VJP and reports the worst elements", "[custom][gradcheck]") {
+    const Tensor<double> x = Tensor<double>{{0.5, 1.0, -2.0}};
+    GradcheckReport report = gradcheck([](const auto& v) { return sum(cube(v[0], 2.0)); }, {x});
+    INFO(report);
+    REQUIRE_FALSE(report);
+    REQUIRE(report.worst.size() == 3);
+    // worst element: x = −2, analytic 2·4 = 8, numeric 3·4 = 12
+    CHECK(report.worst[0].input == 0);
+    CHECK(report.worst[0].col == 2);
+    CHECK(report.worst[0].analytic == Approx(8.0));
+    CHECK(report.worst[0].numeric == Approx(12.0).epsilon(1e-6));
+    CHECK(report.worst[0].abs_error == Approx(4.0).epsilon(1e-6));
+    CHECK(report.worst[0].failed);
+    CHECK_THAT(report.to_string(), Catch::Matchers::StartsWith("gradcheck FAILED: 3 gradient elements checked"));
+}
+
+TEST_CASE("per-node gradcheck names the first wrong node", "[custom][gradcheck]") {
+    auto f = [](const std::vector<Var<double>>& v) { return sum(tanh(cube(matmul(v[0], v[1]), 2.5))); };
+    const std::vector<Tensor<double>> inputs = {random_matrix(2, 3, 1), random_matrix(3, 2, 2)};
+    REQUIRE_FALSE(gradcheck(f, inputs));
+    GradcheckReport report = gradcheck_nodes(f, inputs);
+    INFO(report);
+    REQUIRE_FALSE(report);
+    REQUIRE(report.has_failed_node);
+    CHECK(report.failed_node == 3);  // #0, #1 inputs, #2 matmul, #3 cube
+    CHECK(report.failed_op == "cube");
+    CHECK_THAT(report.to_string(), Catch::Matchers::Contains("first wrong node: #3 'cube'"));
+}
+
+TEST_CASE("gradcheck reports pass with counts and errors", "[gradcheck]") {
+    GradcheckReport report = gradcheck([](const auto& v) { return matmul(v[0], v[1]); },
+                                       {random_matrix(2, 3, 1), random_matrix(3, 4, 2)});
+    REQUIRE(report);
+    CHECK(report.checked == 8 * (6 + 12));  // 8 outputs × 18 input elements
+    CHECK(report.max_abs_error < 1e-8);
+    std::ostringstream os;
+    os << report;
+    CHECK_THAT(os.str(), Catch::Matchers::StartsWith("gradcheck passed"));
+}
+
+TEST_CASE("custom op misuse is reported", "[custom][errors]") {
+    Tape<double> t;
+    auto x = t.variable(Tensor<double>{{1.0}});
+    const std::size_t before = t.size();
+    REQUIRE_THROWS_WITH(custom_op<double>(
+                            "grow", {x}, Shape{1, 1}, [](auto, Tensor<double>& out) { out.resize({2, 2}); },
+                            [](auto, const Tensor<double>&, const Tensor<double>&, auto) {}),
+                        "custom op 'grow': forward changed the output shape from 1x1 to 2x2");
+    CHECK(t.size() == before);  // nothing recorded
+    REQUIRE_THROWS_AS(custom_op<double>("none", {x}, Shape{1, 1}, nullptr, nullptr), UsageError);
+}

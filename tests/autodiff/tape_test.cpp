@@ -1,0 +1,162 @@
+#include <sstream>
+
+#include "test_util.hpp"
+
+using namespace tapegrad;
+using test::random_matrix;
+
+TEST_CASE("a value used twice receives the sum of both gradients", "[tape]") {
+    Tape<double> t;
+    auto x = t.variable(Tensor<double>{{3.0}});
+    auto y = x * x + x;  // dy/dx = 2x + 1 = 7
+    y.backward();
+    CHECK(x.grad()(0, 0) == 7.0);
+}
+
+TEST_CASE("parameter gradients accumulate across backward calls until zero_grad", "[tape]") {
+    Tape<double> t;
+    auto w = t.parameter(Tensor<double>{{2.0}});
+    for (int step = 0; step < 3; ++step) {
+        auto x = t.constant(Tensor<double>{{double(step + 1)}});
+        (w * x).backward();  // d/dw = x
+        t.clear();
+    }
+    CHECK(w.grad()(0, 0) == 1.0 + 2.0 + 3.0);
+    t.zero_grad();
+    CHECK_FALSE(w.has_grad());
+    CHECK(w.grad()(0, 0) == 0.0);
+    auto x = t.constant(Tensor<double>{{5.0}});
+    (w * x).backward();
+    CHECK(w.grad()(0, 0) == 5.0);
+}
+
+TEST_CASE("backward twice on one step adds into leaves but recomputes intermediates", "[tape]") {
+    Tape<double> t;
+    auto x = t.variable(Tensor<double>{{2.0}});
+    auto h = x * 3.0;
+    auto y = h * h;  // dy/dx = 18x = 36
+    y.backward();
+    y.backward();
+    CHECK(x.grad()(0, 0) == 72.0);
+    CHECK(h.grad()(0, 0) == 12.0);  // dy/dh = 2h, from the last call only
+}
+
+TEST_CASE("parameters survive clear, step handles do not", "[tape][errors]") {
+    Tape<double> t;
+    auto w = t.parameter(random_matrix(2, 2, 1));
+    auto x = t.variable(random_matrix(2, 2, 2));
+    auto y = matmul(x, w);
+    t.clear();
+    CHECK(w.value()(1, 1) == random_matrix(2, 2, 1)(1, 1));
+    REQUIRE_THROWS_AS(y.value(), UsageError);
+    REQUIRE_THROWS_WITH(x + w, Catch::Matchers::Contains("add: handle to node #0 of step 1, but that step was cleared"));
+    REQUIRE_THROWS_AS(y.backward(), UsageError);
+}
+
+TEST_CASE("node buffers are reused by the next step", "[tape]") {
+    Tape<double> t;
+    auto w = t.parameter(random_matrix(4, 4, 1));
+    const double* first = nullptr;
+    for (int step = 0; step < 3; ++step) {
+        auto x = t.variable(random_matrix(8, 4, unsigned(step)));
+        auto y = sum(tanh(matmul(x, w)));
+        if (step == 0) first = y.value().data();
+        else CHECK(y.value().data() == first);
+        y.backward();
+        t.clear();
+    }
+    CHECK(t.size() == 0);
+}
+
+TEST_CASE("backward of a non-scalar needs an explicit seed", "[tape][errors]") {
+    Tape<double> t;
+    auto x = t.variable(random_matrix(2, 3, 1));
+    auto y = x * 2.0;
+    REQUIRE_THROWS_MATCHES(y.backward(), UsageError,
+                           Catch::Matchers::Message("backward: output (op 'mul_scalar') is 2x3, not a scalar; pass a seed "
+                                                    "gradient of that shape: backward(seed)"));
+    REQUIRE_THROWS_WITH(y.backward(Tensor<double>({3, 2}, 1.0)),
+                        "backward: seed gradient is 3x2, expected the output's shape 2x3");
+    Tensor<double> seed = random_matrix(2, 3, 2);
+    y.backward(seed);
+    for (std::size_t i = 0; i < 6; ++i) CHECK(x.grad().data()[i] == 2.0 * seed.data()[i]);
+}
+
+TEST_CASE("no-grad scope records nothing differentiable", "[tape]") {
+    Tape<double> t;
+    auto w = t.parameter(Tensor<double>{{2.0}});
+    Var<double> y;
+    {
+        NoGradGuard<double> guard(t);
+        y = w * 3.0;
+        CHECK_FALSE(t.grad_enabled());
+    }
+    CHECK(t.grad_enabled());
+    CHECK(y.value()(0, 0) == 6.0);
+    CHECK_FALSE(y.requires_grad());
+    REQUIRE_THROWS_WITH(y.backward(), Catch::Matchers::Contains("does not require a gradient"));
+    REQUIRE_THROWS_AS(y.grad(), UsageError);
+    // Using the no-grad result later contributes no gradient to w.
+    auto z = y * w;  // dz/dw = y = 6 (y is a constant)
+    z.backward();
+    CHECK(w.grad()(0, 0) == 6.0);
+}
+
+TEST_CASE("detach cuts the graph", "[tape]") {
+    Tape<double> t;
+    auto x = t.variable(Tensor<double>{{3.0}});
+    auto y = x * x;
+    auto z = detach(y) * x;  // d/dx = y = 9, not 3x² = 27
+    z.backward();
+    CHECK(x.grad()(0, 0) == 9.0);
+}
+
+TEST_CASE("a chain of 100,000 nodes backpropagates without recursion", "[tape]") {
+    Tape<double> t;
+    auto x = t.variable(Tensor<double>{{1.0}});
+    auto y = x;
+    for (int i = 0; i < 100000; ++i) y = y + 1e-5;
+    y = y * 2.0;
+    y.backward();
+    CHECK(t.size() == 100002);
+    CHECK(y.item() == Approx(2.0 * (1.0 + 1.0)));
+    CHECK(x.grad()(0, 0) == 2.0);
+}
+
+TEST_CASE("handles from another tape or empty handles are rejected", "[tape][errors]") {
+    Tape<double> a, b;
+    auto x = a.variable(Tensor<double>{{1.0}});
+    auto y = b.variable(Tensor<double>{{1.0}});
+    REQUIRE_THROWS_WITH(x + y, Catch::Matchers::Contains("add: handle belongs to another tape"));
+    Var<double> empty;
+    REQUIRE_THROWS_AS(empty.value(), UsageError);
+    REQUIRE_THROWS_AS(x.mutable_value(), UsageError);  // only parameters change in place
+}
+
+TEST_CASE("the tape lists its nodes and exports Graphviz DOT", "[tape][inspection]") {
+    Tape<double> t;
+    auto w = t.parameter(random_matrix(3, 2, 1));
+    auto x = t.constant(random_matrix(4, 3, 2));
+    auto loss = sum(matmul(x, w));
+    std::ostringstream os;
+    t.print(os);
+    const std::string listing = os.str();
+    INFO(listing);
+    CHECK_THAT(listing, Catch::Matchers::Contains("1 parameters, 3 step nodes"));
+    CHECK_THAT(listing, Catch::Matchers::Contains("matmul"));
+    CHECK_THAT(listing, Catch::Matchers::Contains("#0:4x3, p0:3x2"));
+    // bytes kept: w 6, x 12, matmul 8, sum 1 doubles = 27 · 8
+    CHECK_THAT(listing, Catch::Matchers::Contains("total bytes kept for backward: 216"));
+    const std::string dot = t.to_dot();
+    CHECK_THAT(dot, Catch::Matchers::StartsWith("digraph tape {"));
+    CHECK_THAT(dot, Catch::Matchers::Contains("p0 -> n1;"));
+    CHECK_THAT(dot, Catch::Matchers::Contains("n1 -> n2;"));
+    (void)loss;
+}
+
+TEST_CASE("item and grad of values that need none", "[tape][errors]") {
+    Tape<double> t;
+    auto c = t.constant(random_matrix(2, 2, 1));
+    REQUIRE_THROWS_WITH(c.item(), "item: value is 2x2, expected 1x1");
+    REQUIRE_THROWS_WITH(c.grad(), Catch::Matchers::Contains("grad: this value (op 'constant') does not require a gradient"));
+}

@@ -1,0 +1,49 @@
+// Helpers shared by the tests: seeded random matrices and element-wise comparison.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "autodiff/autodiff.hpp"
+
+namespace tapegrad::test {
+
+// Uniform in [lo, hi), reproducible from the seed.
+inline Tensor<double> random_matrix(std::size_t rows, std::size_t cols, unsigned seed, double lo = -1.0, double hi = 1.0) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<double> dist(lo, hi);
+    Tensor<double> t({rows, cols});
+    for (auto& v : t) v = dist(rng);
+    return t;
+}
+
+// Every element within the absolute tolerance.
+template <class A, class B>
+void require_close(const A& actual, const B& expected, double tol) {
+    REQUIRE(actual.shape()[0] == expected.shape()[0]);
+    REQUIRE(actual.shape()[1] == expected.shape()[1]);
+    for (std::size_t r = 0; r < actual.shape()[0]; ++r)
+        for (std::size_t c = 0; c < actual.shape()[1]; ++c) {
+            INFO("element (" << r << ", " << c << ")");
+            REQUIRE(double(actual(r, c)) == Approx(double(expected(r, c))).margin(tol));
+        }
+}
+
+// Plain matrix product written out, the independent reference for matmul-based checks.
+inline Tensor<double> matmul_ref(const Tensor<double>& a, const Tensor<double>& b) {
+    Tensor<double> out({a.shape()[0], b.shape()[1]}, 0.0);
+    for (std::size_t i = 0; i < a.shape()[0]; ++i)
+        for (std::size_t k = 0; k < a.shape()[1]; ++k)
+            for (std::size_t j = 0; j < b.shape()[1]; ++j) out(i, j) += a(i, k) * b(k, j);
+    return out;
+}
+
+inline Tensor<double> transpose_ref(const Tensor<double>& a) {
+    Tensor<double> out({a.shape()[1], a.shape()[0]});
+    for (std::size_t i = 0; i < a.shape()[0]; ++i)
+        for (std::size_t j = 0; j < a.shape()[1]; ++j) out(j, i) = a(i, j);
+    return out;
+}
+
+}  // namespace tapegrad::test
