@@ -1,0 +1,14 @@
+// Reproduces the design note (../shared/docs/seed-math.md) with the tape, printing what the note prints.
+#include <iostream>
+
+#include "walkthrough.hpp"
+
+int main() {
+    try {
+        walkthrough::print(std::cout, walkthrough::loss_section());
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "seed_walkthrough: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# README's test command: installs what is missing, then builds and runs every test through ctest, twice:
+# a plain Release build in build/ (with the consumer project) and an ASan+UBSan build in build-asan/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+jobs=$(nproc)
+
+echo "== plain build (build/) =="
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j"$jobs"
+(cd build && ctest --output-on-failure -j"$jobs")
+
+echo "== sanitizer build (build-asan/): -fsanitize=address,undefined =="
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_SANITIZE=ON
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --output-on-failure -j"$jobs")
