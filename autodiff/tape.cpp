@@ -129,7 +129,8 @@ template <class T>
 Node<T>& Tape<T>::next_step_node() {
     if (n_step_ >= kParameterBit) throw UsageError("tape: more than 2^31 nodes in one step");
     if (n_step_ == steps_.size()) steps_.emplace_back();
-    Node<T>& n = steps_[n_step_++];
+    Node<T>& n = steps_[n_step_];
+    n.self = NodeId(n_step_++);
     // Reset the bookkeeping of a reused node; buffers keep their memory.
     n.op = nullptr;
     n.label = "leaf";
@@ -152,6 +153,7 @@ Var<T> Tape<T>::parameter(Tensor<T> value) {
     n.value = std::move(value);
     n.requires_grad = true;
     n.is_parameter = true;
+    n.self = static_cast<NodeId>(params_.size() - 1) | kParameterBit;
     return handle(static_cast<NodeId>(params_.size() - 1) | kParameterBit);
 }
 
@@ -211,7 +213,7 @@ Var<T> Tape<T>::commit(Node<T>& n) {
         n.op = nullptr;
         n.inputs.clear();
     }
-    return handle(static_cast<NodeId>(&n - steps_.data()));
+    return handle(n.self);
 }
 
 // ── Tape: backward ───────────────────────────────────────────────────────────────────────────────────

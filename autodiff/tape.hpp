@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <initializer_list>
 #include <iosfwd>
@@ -76,6 +77,7 @@ struct Node {
     bool requires_grad = false;
     bool grad_live = false;  // grad holds dL/d(value); when false the gradient is zero
     bool is_parameter = false;
+    NodeId self = 0;  // this node's id
     // Attributes an op keeps for its forward and VJP (meaning documented by each op).
     double scalar = 0.0;
     double scalar2 = 0.0;
@@ -197,8 +199,10 @@ private:
     Node<T>& next_step_node();
     void check_handle(const Var<T>& v, const char* op) const;
 
-    std::vector<Node<T>> params_;
-    std::vector<Node<T>> steps_;  // steps_.size() >= n_step_: nodes past n_step_ are spare buffers
+    // Deques: recording a node never moves the others, so references returned by Var::value() and
+    // Var::grad() stay valid until the step is cleared.
+    std::deque<Node<T>> params_;
+    std::deque<Node<T>> steps_;  // steps_.size() >= n_step_: nodes past n_step_ are spare buffers
     std::size_t n_step_ = 0;
     std::uint32_t generation_ = 1;
     bool grad_enabled_ = true;

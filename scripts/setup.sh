@@ -9,6 +9,8 @@ packages=(
   catch2                                                          # tests (Catch2 v2)
   nlohmann-json3-dev                                              # safetensors headers
   python3 python3-numpy                                           # independent checkpoint reader in the tests
+  libcli11-dev                                                    # samples' command lines
+  fortunes gnuplot-nox                                            # train_lm: default corpus, loss-curve PNG
 )
 
 missing=()

@@ -160,3 +160,13 @@ TEST_CASE("item and grad of values that need none", "[tape][errors]") {
     REQUIRE_THROWS_WITH(c.item(), "item: value is 2x2, expected 1x1");
     REQUIRE_THROWS_WITH(c.grad(), Catch::Matchers::Contains("grad: this value (op 'constant') does not require a gradient"));
 }
+
+TEST_CASE("references to values stay valid while more nodes are recorded", "[tape]") {
+    Tape<double> t;
+    auto x = t.variable(Tensor<double>{{1.5}});
+    const Tensor<double>& held = x.value();
+    auto y = x;
+    for (int i = 0; i < 5000; ++i) y = y * 1.0;
+    CHECK(held(0, 0) == 1.5);
+    CHECK(&held == &x.value());
+}

@@ -1,0 +1,112 @@
+#include "nn/checkpoint.hpp"
+
+#include <algorithm>
+
+#include "nn/spec.hpp"
+
+namespace tapegrad {
+
+namespace {
+const std::string kModelPrefix = "model.";
+}
+
+template <CheckpointScalar T>
+StateDict<T> module_state(const Module<T>& model) {
+    StateDict<T> state;
+    for (const auto& p : model.named_parameters()) state.tensors.emplace_back(p.name, p.var.value());
+    state.metadata["dtype"] = std::string(dtype_name(dtype_of<T>));
+    if (const auto* seq = dynamic_cast<const Sequential<T>*>(&model); seq && !seq->spec().empty()) {
+        state.metadata["spec"] = seq->spec();
+        state.metadata["vocab"] = std::to_string(seq->vocab());
+    }
+    return state;
+}
+
+template <CheckpointScalar T>
+void load_module_state(Module<T>& model, const StateDict<T>& state, const std::string& origin) {
+    const auto params = model.named_parameters();
+    // Check everything first.
+    for (const auto& p : params) {
+        const auto it = std::find_if(state.tensors.begin(), state.tensors.end(), [&](const auto& t) { return t.first == p.name; });
+        if (it == state.tensors.end())
+            throw CheckpointError(origin + ": parameter '" + p.name + "' of the model is missing (the checkpoint is of a different model?)");
+        if (shape_of(it->second) != p.var.shape())
+            throw CheckpointError(origin + ": parameter '" + p.name + "' is " + shape_str(shape_of(it->second)) +
+                                  " in the checkpoint but " + shape_str(p.var.shape()) + " in the model");
+    }
+    for (const auto& [name, tensor] : state.tensors) {
+        const bool known = std::any_of(params.begin(), params.end(), [&](const auto& p) { return p.name == name; });
+        if (!known) throw CheckpointError(origin + ": tensor '" + name + "' is not a parameter of the model (the checkpoint is of a different model?)");
+    }
+    // Then assign.
+    for (const auto& p : params) {
+        const auto it = std::find_if(state.tensors.begin(), state.tensors.end(), [&](const auto& t) { return t.first == p.name; });
+        p.var.mutable_value() = it->second;
+    }
+}
+
+template <CheckpointScalar T>
+void save_checkpoint(const std::filesystem::path& path, const Module<T>& model, const NamedStates<T>& extra,
+                     const std::map<std::string, std::string>& metadata) {
+    SafetensorsWriter writer;
+    add_state(writer, module_state(model), kModelPrefix);
+    for (const auto& [prefix, state] : extra) {
+        for (const auto& [name, tensor] : state.tensors)
+            if ((prefix + name).rfind(kModelPrefix, 0) == 0)
+                throw CheckpointError(path.string() + ": extra state tensor '" + prefix + name + "' would be read as a model parameter");
+        add_state(writer, state, prefix);
+    }
+    for (const auto& [k, v] : metadata) writer.metadata[k] = v;
+    writer.metadata["format"] = kCheckpointFormat;
+    writer.save(path);
+}
+
+template <CheckpointScalar T>
+SafetensorsFile load_checkpoint(const std::filesystem::path& path, Module<T>& model) {
+    SafetensorsFile file = load_safetensors(path);
+    const auto format = file.metadata.find("format");
+    if (format == file.metadata.end() || format->second != kCheckpointFormat)
+        throw CheckpointError(path.string() + ": not a tapegrad checkpoint (metadata 'format' is " +
+                              (format == file.metadata.end() ? std::string("missing") : "'" + format->second + "'") +
+                              ", expected '" + kCheckpointFormat + "')");
+    const auto dtype = file.metadata.find(kModelPrefix + "dtype");
+    if (dtype != file.metadata.end() && dtype->second != dtype_name(dtype_of<T>))
+        throw CheckpointError(path.string() + ": the model was saved in " + dtype->second + ", but this model is " +
+                              std::string(dtype_name(dtype_of<T>)));
+    load_module_state(model, extract_state<T>(file, kModelPrefix), path.string());
+    return file;
+}
+
+template <CheckpointScalar T>
+std::shared_ptr<Sequential<T>> load_model(const std::filesystem::path& path, Tape<T>& tape) {
+    SafetensorsFile file = load_safetensors(path);
+    const auto spec = file.metadata.find(kModelPrefix + "spec");
+    const auto vocab = file.metadata.find(kModelPrefix + "vocab");
+    if (spec == file.metadata.end() || vocab == file.metadata.end())
+        throw CheckpointError(path.string() + ": holds no model spec (the model was not built from a spec); load it into a model with load_checkpoint");
+    std::size_t v = 0;
+    try {
+        v = std::stoul(vocab->second);
+    } catch (const std::exception&) {
+        throw CheckpointError(path.string() + ": metadata model.vocab is '" + vocab->second + "', not a number");
+    }
+    Generator gen(0);  // initial values are overwritten by the checkpoint
+    auto model = build_model<T>(spec->second, v, tape, gen);
+    load_checkpoint(path, *model);
+    return model;
+}
+
+template StateDict<float> module_state(const Module<float>&);
+template StateDict<double> module_state(const Module<double>&);
+template void load_module_state(Module<float>&, const StateDict<float>&, const std::string&);
+template void load_module_state(Module<double>&, const StateDict<double>&, const std::string&);
+template void save_checkpoint(const std::filesystem::path&, const Module<float>&, const NamedStates<float>&,
+                              const std::map<std::string, std::string>&);
+template void save_checkpoint(const std::filesystem::path&, const Module<double>&, const NamedStates<double>&,
+                              const std::map<std::string, std::string>&);
+template SafetensorsFile load_checkpoint(const std::filesystem::path&, Module<float>&);
+template SafetensorsFile load_checkpoint(const std::filesystem::path&, Module<double>&);
+template std::shared_ptr<Sequential<float>> load_model(const std::filesystem::path&, Tape<float>&);
+template std::shared_ptr<Sequential<double>> load_model(const std::filesystem::path&, Tape<double>&);
+
+}  // namespace tapegrad

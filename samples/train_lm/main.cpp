@@ -1,0 +1,98 @@
+// train_lm: trains a character-level language model on real text (by default the fortune cookies of
+// Debian's fortunes package), prints reference entropies and sampled text, leaves a checkpoint, a CSV log
+// and a loss-curve PNG.  `train_lm --help`;  `train_lm generate --checkpoint FILE`.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <unistd.h>
+
+#include "trainer.hpp"
+
+namespace {
+
+void on_sigint(int) { train_lm::stop_requested = true; }
+
+train_lm::Corpus load_corpus(const std::string& data) {
+    if (data.empty()) return train_lm::make_corpus(train_lm::read_text(train_lm::default_corpus_files()), "fortunes");
+    if (!std::filesystem::is_regular_file(data))
+        throw std::runtime_error("--data " + data + ": not a readable file");
+    return train_lm::make_corpus(train_lm::read_text({data}), data);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"train_lm: a character-level language model trained with tapegrad"};
+    train_lm::TrainOptions opt;
+    std::string data;
+    bool summary_json = false;
+    app.add_option("--data", data, "text file to train on (default: Debian's fortunes corpus)");
+    app.add_option("--model", opt.model, "'default' (context MLP), 'seed' (the design note's model) or a spec")->capture_default_str();
+    app.add_option("--context", opt.context, "previous characters the default model reads")->capture_default_str()->check(CLI::Range(1, 256));
+    app.add_option("--steps", opt.steps, "training steps")->capture_default_str()->check(CLI::Range(std::int64_t(1), std::int64_t(1) << 40));
+    app.add_option("--batch", opt.batch, "positions per step")->capture_default_str()->check(CLI::Range(std::size_t(1), std::size_t(1) << 24));
+    app.add_option("--lr", opt.lr, "peak learning rate (Adam)")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--warmup", opt.warmup, "linear warm-up steps")->capture_default_str()->check(CLI::NonNegativeNumber);
+    app.add_option("--clip", opt.clip, "gradient-norm clip, 0 for none")->capture_default_str()->check(CLI::NonNegativeNumber);
+    app.add_option("--seed", opt.seed, "random seed (initialisation, batches, sampling)")->capture_default_str();
+    app.add_option("--threads", opt.threads, "BLAS threads (0: OpenBLAS's default)")->capture_default_str()->check(CLI::Range(0, 256));
+    app.add_option("--eval-every", opt.eval_every, "steps between validation estimates")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--checkpoint-every", opt.checkpoint_every, "steps between checkpoints")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--out", opt.out_dir, "output directory (checkpoint, train_log.csv, loss.png)")->capture_default_str();
+    app.add_option("--resume", opt.resume, "continue from this checkpoint")->check(CLI::ExistingFile);
+    app.add_option("--sample-length", opt.sample_length, "characters sampled after training")->capture_default_str();
+    app.add_option("--temperature", opt.temperature, "sampling temperature")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_flag("--summary-json", summary_json, "print a JSON summary as the last line");
+
+    auto* gen = app.add_subcommand("generate", "sample text from a saved checkpoint");
+    std::string gen_checkpoint, prompt;
+    std::size_t gen_length = 400;
+    double gen_temperature = 0.8;
+    std::uint64_t gen_seed = 1;
+    gen->add_option("--checkpoint", gen_checkpoint, "checkpoint written by train_lm")->required()->check(CLI::ExistingFile);
+    gen->add_option("--length", gen_length, "characters to sample")->capture_default_str();
+    gen->add_option("--temperature", gen_temperature, "sampling temperature")->capture_default_str()->check(CLI::PositiveNumber);
+    gen->add_option("--seed", gen_seed, "random seed")->capture_default_str();
+    gen->add_option("--prompt", prompt, "text to continue (characters of the training vocabulary)");
+
+    CLI11_PARSE(app, argc, argv);
+
+    try {
+        if (*gen) {
+            tapegrad::Tape<float> tape;
+            auto model = tapegrad::load_model<float>(gen_checkpoint, tape);
+            const auto file = tapegrad::load_safetensors(gen_checkpoint);
+            const auto it = file.metadata.find("data.alphabet");
+            if (it == file.metadata.end()) throw std::runtime_error(gen_checkpoint + ": not a train_lm checkpoint (no data.alphabet)");
+            const auto alphabet = train_lm::alphabet_from_hex(it->second);
+            std::vector<std::int64_t> ids;
+            for (unsigned char c : prompt) {
+                const auto pos = std::find(alphabet.begin(), alphabet.end(), c);
+                if (pos == alphabet.end()) throw std::runtime_error(std::string("--prompt: character '") + char(c) + "' is not in the model's vocabulary");
+                ids.push_back(pos - alphabet.begin());
+            }
+            const auto out = train_lm::sample(*model, ids, gen_length, gen_temperature, gen_seed, alphabet.size());
+            std::cout << prompt;
+            for (auto id : out) std::cout << char(alphabet[std::size_t(id)]);
+            std::cout << "\n";
+            return 0;
+        }
+        opt.progress_bar = ::isatty(STDOUT_FILENO) && !summary_json;
+        std::signal(SIGINT, on_sigint);
+        const train_lm::Corpus corpus = load_corpus(data);
+        const train_lm::TrainSummary s = train_lm::train(corpus, opt, std::cout);
+        if (summary_json) {
+            const nlohmann::json j = {{"steps", s.steps},           {"train_loss", s.train_loss}, {"val_loss", s.val_loss},
+                                      {"bigram_train", s.bigram_train}, {"bigram_val", s.bigram_val}, {"unigram_train", s.unigram_train},
+                                      {"unigram_val", s.unigram_val}, {"tokens_per_s", s.tokens_per_s}, {"seconds", s.seconds},
+                                      {"parameters", s.parameters}, {"spec", s.spec},          {"interrupted", s.interrupted}};
+            std::cout << j.dump() << std::endl;
+        }
+        return s.interrupted ? 130 : 0;
+    } catch (const std::exception& e) {
+        std::cerr << "train_lm: error: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,70 @@
+// Training a character-level language model: the loop, evaluation, checkpoints, logs and sampling.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "corpus.hpp"
+#include "nn/nn.hpp"
+
+namespace train_lm {
+
+struct TrainOptions {
+    std::string model = "default";  // "default", "seed", or a spec (README's grammar)
+    std::size_t context = 8;        // tokens per position for the default model
+    std::int64_t steps = 3000;
+    std::size_t batch = 256;        // positions per step
+    double lr = 3e-3;               // peak learning rate (Adam)
+    std::int64_t warmup = 100;
+    double min_lr_ratio = 0.1;      // cosine floor = lr · ratio
+    double clip = 1.0;              // global gradient-norm clip (0: off)
+    std::uint64_t seed = 1;
+    int threads = 0;                // 0: OpenBLAS's default
+    std::int64_t eval_every = 500;
+    std::size_t eval_positions = 20000;  // validation positions for the periodic estimate
+    std::int64_t checkpoint_every = 1000;
+    std::filesystem::path out_dir = "train_lm_out";
+    std::filesystem::path resume;   // checkpoint to continue from
+    std::size_t sample_length = 400;
+    double temperature = 0.8;
+    bool progress_bar = false;      // a terminal: one redrawn line; otherwise plain log lines
+};
+
+struct TrainSummary {
+    std::int64_t steps = 0;
+    double train_loss = 0, val_loss = 0;  // exact, over every position of each split
+    double unigram_train = 0, unigram_val = 0, bigram_train = 0, bigram_val = 0;
+    double tokens_per_s = 0, seconds = 0;
+    bool interrupted = false;
+    std::string spec;
+    std::size_t parameters = 0;
+    std::string sample;
+};
+
+// The spec a --model value stands for.
+std::string resolve_spec(const std::string& model, std::size_t vocab, std::size_t context);
+
+// Mean cross-entropy (nats/token) of predicting ids[p+1] from the context ending at p, over the first
+// `max_positions` positions (all when 0). Nothing is recorded for backward.
+double evaluate(tapegrad::Module<float>& model, const std::vector<std::int64_t>& ids, std::size_t pad,
+                std::size_t max_positions = 0);
+
+// Samples `length` tokens after `prompt` (ids), temperature > 0; deterministic for a seed.
+std::vector<std::int64_t> sample(tapegrad::Module<float>& model, std::vector<std::int64_t> prompt, std::size_t length,
+                                 double temperature, std::uint64_t seed, std::size_t pad);
+
+// Set asynchronously (SIGINT): the loop saves a checkpoint and stops after the current step.
+extern std::atomic<bool> stop_requested;
+
+TrainSummary train(const Corpus& corpus, const TrainOptions& options, std::ostream& out);
+
+// The alphabet as stored in checkpoint metadata (hex pairs), and back.
+std::string alphabet_to_hex(const std::vector<unsigned char>& alphabet);
+std::vector<unsigned char> alphabet_from_hex(const std::string& hex);
+
+}  // namespace train_lm

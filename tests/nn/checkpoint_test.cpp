@@ -1,0 +1,143 @@
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "test_util.hpp"
+
+#include "nn/checkpoint.hpp"
+#include "nn/language_model.hpp"
+#include "nn/spec.hpp"
+
+using namespace tapegrad;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() : path(fs::temp_directory_path() / ("tapegrad_ckpt_" + std::to_string(::getpid()) + "_" + std::to_string(counter++))) {
+        fs::create_directories(path);
+    }
+    ~TempDir() { fs::remove_all(path); }
+    static inline int counter = 0;
+};
+
+template <class T>
+bool bitwise_equal(const Tensor<T>& a, const Tensor<T>& b) {
+    return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+}
+
+template <class T>
+std::vector<Tensor<T>> values_of(const Module<T>& m) {
+    std::vector<Tensor<T>> out;
+    for (const auto& p : m.named_parameters()) out.push_back(p.var.value());
+    return out;
+}
+
+const char* const kSpec = "context(2, 3) linear(8) gelu layernorm linear(vocab)";
+
+}  // namespace
+
+TEST_CASE("checkpoint round trip is bit-exact and rebuilds the model from its spec", "[nn][checkpoint]") {
+    TempDir dir;
+    Tape<float> tape;
+    Generator gen(7);
+    auto model = build_model<float>(kSpec, 11, tape, gen);
+    StateDict<float> extra;
+    extra.tensors.emplace_back("m.0.weight", Tensor<float>({2, 2}, 0.5f));
+    extra.metadata["t"] = "12";
+    save_checkpoint<float>(dir.path / "a.safetensors", *model, {{"optim.", extra}}, {{"run", "test"}});
+
+    Tape<float> fresh;
+    auto rebuilt = load_model<float>(dir.path / "a.safetensors", fresh);
+    CHECK(rebuilt->spec() == kSpec);
+    CHECK(rebuilt->vocab() == 11);
+    const auto before = values_of(*model), after = values_of(*rebuilt);
+    REQUIRE(before.size() == after.size());
+    for (std::size_t i = 0; i < before.size(); ++i) CHECK(bitwise_equal(before[i], after[i]));
+    const std::vector<std::int64_t> ctx = {11, 3, 3, 4};
+    CHECK(bitwise_equal(model->forward(TokenInput{ctx, 2}).value(), rebuilt->forward(TokenInput{ctx, 2}).value()));
+
+    SafetensorsFile file = load_checkpoint(dir.path / "a.safetensors", *rebuilt);
+    CHECK(file.metadata.at("run") == "test");
+    CHECK(file.metadata.at("model.spec") == kSpec);
+    StateDict<float> opt = extract_state<float>(file, "optim.");
+    REQUIRE(opt.tensors.size() == 1);
+    CHECK(opt.tensors[0].first == "m.0.weight");
+    CHECK(opt.metadata.at("t") == "12");
+}
+
+TEST_CASE("a checkpoint written by independent code loads", "[nn][checkpoint]") {
+    TempDir dir;
+    Tape<double> tape;
+    Generator gen(1);
+    SeedLanguageModel<double> lm(tape, 3, 2, 2, gen);
+    // Written with the writer's low-level API, the way another program would lay the file out.
+    SafetensorsWriter w;
+    w.add("model.E", Tensor<double>{{1, 2}, {3, 4}, {5, 6}});
+    w.add("model.W3", Tensor<double>{{1, 0}, {0, 1}});
+    w.add("model.W2", Tensor<double>{{2, 0}, {0, 2}});
+    w.add("model.W1", Tensor<double>{{1, 1, 1}, {0, 0, 0}});
+    w.metadata["format"] = kCheckpointFormat;
+    w.save(dir.path / "b.safetensors");
+    load_checkpoint(dir.path / "b.safetensors", lm);
+    CHECK(lm.E.value()(2, 1) == 6.0);
+    // logits for id 1: [3,4]·I·2I·W1 = [6, 6, 6]
+    auto logits = lm(TokenInput{std::vector<std::int64_t>{1}});
+    CHECK(logits.value()(0, 2) == 6.0);
+}
+
+TEST_CASE("truncated, corrupted and mismatched checkpoints fail cleanly and leave the parameters unchanged", "[nn][checkpoint][errors]") {
+    TempDir dir;
+    Tape<float> tape;
+    Generator gen(3);
+    auto model = build_model<float>(kSpec, 11, tape, gen);
+    const fs::path good = dir.path / "good.safetensors";
+    save_checkpoint<float>(good, *model);
+
+    Generator gen2(4);
+    auto target = build_model<float>(kSpec, 11, tape, gen2);
+    const auto original = values_of(*target);
+    auto unchanged = [&] {
+        const auto now = values_of(*target);
+        for (std::size_t i = 0; i < now.size(); ++i) REQUIRE(bitwise_equal(now[i], original[i]));
+    };
+
+    std::ifstream in(good, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto write = [&](const std::string& name, const std::string& content) {
+        std::ofstream(dir.path / name, std::ios::binary) << content;
+        return dir.path / name;
+    };
+    SECTION("truncated") {
+        REQUIRE_THROWS_AS(load_checkpoint(write("t.safetensors", bytes.substr(0, bytes.size() - 5)), *target), CheckpointError);
+        unchanged();
+    }
+    SECTION("corrupted header") {
+        std::string bad = bytes;
+        bad[10] = '#';
+        REQUIRE_THROWS_AS(load_checkpoint(write("c.safetensors", bad), *target), CheckpointError);
+        unchanged();
+    }
+    SECTION("a checkpoint of a different model") {
+        Generator gen3(5);
+        auto other = build_model<float>("embed(4) linear(vocab)", 11, tape, gen3);
+        save_checkpoint<float>(dir.path / "other.safetensors", *other);
+        REQUIRE_THROWS_WITH(load_checkpoint(dir.path / "other.safetensors", *target),
+                            Catch::Matchers::Contains("parameter '0.weight' is 11x4 in the checkpoint but 12x3 in the model"));
+        unchanged();
+    }
+    SECTION("a double checkpoint into a float model") {
+        Tape<double> dtape;
+        Generator gen4(6);
+        auto dmodel = build_model<double>(kSpec, 11, dtape, gen4);
+        save_checkpoint<double>(dir.path / "d.safetensors", *dmodel);
+        REQUIRE_THROWS_WITH(load_checkpoint(dir.path / "d.safetensors", *target),
+                            Catch::Matchers::Contains("the model was saved in F64, but this model is F32"));
+        unchanged();
+    }
+    SECTION("a missing file") {
+        REQUIRE_THROWS_AS(load_checkpoint(dir.path / "nope.safetensors", *target), CheckpointError);
+        unchanged();
+    }
+}

@@ -1,0 +1,72 @@
+#include "test_util.hpp"
+
+#include "nn/layers.hpp"
+#include "nn/spec.hpp"
+
+using namespace tapegrad;
+
+namespace {
+std::vector<Shape> shapes_of(const Module<float>& m) {
+    std::vector<Shape> out;
+    for (const auto& p : m.named_parameters()) out.push_back(p.var.shape());
+    return out;
+}
+}  // namespace
+
+TEST_CASE("valid specs build the right layers and shapes", "[nn][spec]") {
+    Tape<float> tape;
+    Generator gen(1);
+    auto m = build_model<float>("embed(64) linear(256) gelu linear(64) linear(vocab)", 100, tape, gen);
+    CHECK(m->size() == 5);
+    CHECK(m->spec() == "embed(64) linear(256) gelu linear(64) linear(vocab)");
+    CHECK(shapes_of(*m) == std::vector<Shape>{{100, 64}, {64, 256}, {1, 256}, {256, 64}, {1, 64}, {64, 100}, {1, 100}});
+    CHECK((*m)[2].describe() == "GELU");
+    auto note = build_model<float>("embed(3) linear(5,bias=false) linear(3, bias = false) linear(vocab, bias=false)", 7, tape, gen);
+    CHECK(shapes_of(*note) == std::vector<Shape>{{7, 3}, {3, 5}, {5, 3}, {3, 7}});
+    auto ctx = build_model<float>("context(4, 8) linear(32, 64) tanh dropout(0.1) layernorm(eps=1e-6) relu sigmoid linear(vocab)", 10, tape, gen);
+    CHECK(ctx->context_size() == 4);
+    CHECK((*ctx)[0].describe() == "ContextEmbedding(10 + padding, 4 tokens x 8)");
+    CHECK((*ctx)[4].describe() == "LayerNorm(64, eps 1e-06)");
+    CHECK(parse_spec("relu")[0].name == "relu");
+}
+
+TEST_CASE("each kind of bad spec names its position, token and expectation", "[nn][spec][errors]") {
+    Tape<float> tape;
+    Generator gen(1);
+    auto error_of = [&](const std::string& spec, std::size_t vocab = 10) -> std::string {
+        try {
+            build_model<float>(spec, vocab, tape, gen);
+        } catch (const SpecError& e) {
+            return e.what();
+        }
+        return "no error";
+    };
+    CHECK(error_of("embed(8) lineer(vocab)") ==
+          "spec: column 10, 'lineer': unknown layer; expected one of embed, context, linear, relu, gelu, tanh, sigmoid, "
+          "layernorm, dropout");
+    CHECK(error_of("embed(8) linear(2x5) linear(vocab)") ==
+          "spec: column 17, '2x5': expected a positive integer or 'vocab' for linear's output width");
+    CHECK(error_of("embed(0) linear(vocab)") == "spec: column 7, '0': expected a positive integer or 'vocab' for embed's width d");
+    CHECK(error_of("embed(8) linear(vocab)", 0) ==
+          "spec: column 1, 'embed': missing vocabulary: a language model needs the vocabulary size");
+    CHECK(error_of("embed(8) linear(9, 4) linear(vocab)") ==
+          "spec: column 17, '9': linear's input width 9 does not chain with the previous width 8");
+    CHECK(error_of("embed(8) linear(16)") ==
+          "spec: column 10, 'linear': the model ends with width 16, but a language model must end with the vocabulary "
+          "size 10 (add linear(vocab))");
+    CHECK(error_of("embed(8) linear(vocab))") == "spec: column 23, ')': expected a layer name (embed, context, linear, relu, "
+                                                 "gelu, tanh, sigmoid, layernorm, dropout)");
+    CHECK(error_of("embed(8) linear(vocab) $") ==
+          "spec: column 24, '$': unexpected character; expected a layer name, '(', ')', ',' or '='");
+    CHECK(error_of("embed(8 linear(vocab)") == "spec: column 9, 'linear': expected ',' or ')' in the arguments of embed");
+    CHECK(error_of("linear(vocab)") == "spec: column 1, 'linear': a language model starts with embed(d) or context(k, d)");
+    CHECK(error_of("embed(8) embed(8) linear(vocab)") == "spec: column 10, 'embed': embed must be the first layer");
+    CHECK(error_of("embed(8) linear(vocab, bias=maybe)") == "spec: column 29, 'maybe': expected true or false for bias");
+    CHECK(error_of("embed(8) linear(vocab, bais=false)") == "spec: column 24, 'bais': unknown argument of linear");
+    CHECK(error_of("embed(8) dropout(1.5) linear(vocab)") == "spec: column 18, '1.5': dropout's probability must be in [0, 1)");
+    CHECK(error_of("embed(8) linear(") == "spec: column 17, 'end of spec': expected an argument of linear or ')'");
+    CHECK(error_of("") == "spec: column 1, 'end of spec': empty spec; expected a layer name");
+    SpecError e(3, "x", "y");
+    CHECK(e.column == 3);
+    CHECK(e.token == "x");
+}
