@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# README's main command: installs what is missing, builds, and runs the main sample.
+# README's main command: installs what is missing, builds, and trains the default language model on the
+# fortunes corpus (samples/train_lm). Extra arguments go to train_lm (see --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target seed_walkthrough
-./build/samples/seed_walkthrough/seed_walkthrough "$@"
+cmake --build build -j"$(nproc)" --target train_lm seed_walkthrough
+./build/samples/train_lm/train_lm --out train_lm_out "$@"

@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
                 if (pos == alphabet.end()) throw std::runtime_error(std::string("--prompt: character '") + char(c) + "' is not in the model's vocabulary");
                 ids.push_back(pos - alphabet.begin());
             }
-            const auto out = train_lm::sample(*model, ids, gen_length, gen_temperature, gen_seed, alphabet.size());
+            const auto out = train_lm::sample(*model, ids, gen_length, gen_temperature, gen_seed,
+                                              std::size_t(train_lm::start_id(*model, alphabet)));
             std::cout << prompt;
             for (auto id : out) std::cout << char(alphabet[std::size_t(id)]);
             std::cout << "\n";

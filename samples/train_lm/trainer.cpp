@@ -134,6 +134,13 @@ double evaluate(Module<float>& model, const std::vector<std::int64_t>& ids, std:
     return sum / double(total);
 }
 
+std::int64_t start_id(const Sequential<float>& model, const std::vector<unsigned char>& alphabet) {
+    if (model.size() > 0 && dynamic_cast<const ContextEmbedding<float>*>(&model[0]))
+        return static_cast<const ContextEmbedding<float>&>(model[0]).padding_id();
+    const auto nl = std::find(alphabet.begin(), alphabet.end(), (unsigned char)'\n');
+    return nl == alphabet.end() ? 0 : std::int64_t(nl - alphabet.begin());
+}
+
 std::vector<std::int64_t> sample(Module<float>& model, std::vector<std::int64_t> prompt, std::size_t length,
                                  double temperature, std::uint64_t seed, std::size_t pad) {
     if (!(temperature > 0)) throw std::invalid_argument("sample: temperature must be positive");
@@ -303,7 +310,8 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
         << num(s.unigram_val) << ")\n"
         << "speed: " << num(s.tokens_per_s, "%.0f") << " tokens/s over " << num(train_seconds, "%.1f") << " s of training\n";
     write_plot(opt.out_dir, s, out);
-    s.sample = corpus.decode(sample(*model, {}, opt.sample_length, opt.temperature, opt.seed, pad));
+    s.sample = corpus.decode(
+        sample(*model, {}, opt.sample_length, opt.temperature, opt.seed, std::size_t(start_id(*model, corpus.alphabet))));
     out << "sample (temperature " << opt.temperature << ", seed " << opt.seed << "):\n" << s.sample << "\n";
     return s;
 }

@@ -17,7 +17,7 @@ namespace train_lm {
 struct TrainOptions {
     std::string model = "default";  // "default", "seed", or a spec (README's grammar)
     std::size_t context = 8;        // tokens per position for the default model
-    std::int64_t steps = 3000;
+    std::int64_t steps = 4000;
     std::size_t batch = 256;        // positions per step
     double lr = 3e-3;               // peak learning rate (Adam)
     std::int64_t warmup = 100;
@@ -54,7 +54,12 @@ std::string resolve_spec(const std::string& model, std::size_t vocab, std::size_
 double evaluate(tapegrad::Module<float>& model, const std::vector<std::int64_t>& ids, std::size_t pad,
                 std::size_t max_positions = 0);
 
-// Samples `length` tokens after `prompt` (ids), temperature > 0; deterministic for a seed.
+// The id that stands before the first token when sampling: the padding id of a context embedding, or
+// for a plain embedding (no padding row) the id of '\n' (0 if the alphabet has none).
+std::int64_t start_id(const tapegrad::Sequential<float>& model, const std::vector<unsigned char>& alphabet);
+
+// Samples `length` tokens after `prompt` (ids), temperature > 0; deterministic for a seed. `pad` fills the
+// context before the prompt (see start_id).
 std::vector<std::int64_t> sample(tapegrad::Module<float>& model, std::vector<std::int64_t> prompt, std::size_t length,
                                  double temperature, std::uint64_t seed, std::size_t pad);
 

@@ -1,0 +1,155 @@
+// train_lm's pieces: reference entropies on texts small enough to count by hand, corpus errors, batches,
+// and exact resume.
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+#include <unistd.h>
+
+#include "test_util.hpp"
+
+#include "batches.hpp"
+#include "corpus.hpp"
+#include "entropy.hpp"
+#include "trainer.hpp"
+
+using namespace train_lm;
+
+TEST_CASE("unigram and bigram entropies of tiny texts, by hand", "[samples][train_lm]") {
+    // "abab": p(a) = p(b) = 1/2 → ln 2; every next character is determined by the previous → 0.
+    const std::vector<std::int64_t> abab = {0, 1, 0, 1};
+    CHECK(unigram_entropy(abab, 2) == Approx(std::log(2.0)));
+    CHECK(bigram_entropy(abab, 2) == Approx(0.0).margin(1e-15));
+    // "aab": p(a) = 2/3, p(b) = 1/3; pairs (a,a), (a,b): p(·|a) = 1/2 each → ln 2.
+    const std::vector<std::int64_t> aab = {0, 0, 1};
+    CHECK(unigram_entropy(aab, 2) == Approx(-(2.0 / 3 * std::log(2.0 / 3) + 1.0 / 3 * std::log(1.0 / 3))));
+    CHECK(bigram_entropy(aab, 2) == Approx(std::log(2.0)));
+    // "abcab": pairs ab, bc, ca, ab: after a always b, after b always c, after c always a → 0.
+    CHECK(bigram_entropy(std::vector<std::int64_t>{0, 1, 2, 0, 1}, 3) == Approx(0.0).margin(1e-15));
+}
+
+TEST_CASE("make_corpus maps bytes to ids and splits the text", "[samples][train_lm]") {
+    std::string text;
+    for (int i = 0; i < 100; ++i) text += "ba";
+    const Corpus c = make_corpus(text, "test", 0.1, 8);
+    CHECK(c.vocab() == 2);
+    CHECK(c.alphabet == std::vector<unsigned char>{'a', 'b'});
+    CHECK(c.train.size() == 180);
+    CHECK(c.val.size() == 20);
+    CHECK(c.train[0] == 1);
+    CHECK(c.decode({0, 1, 1}) == "abb");
+}
+
+TEST_CASE("make_corpus rejects empty, binary, single-character and too-short data", "[samples][train_lm][errors]") {
+    REQUIRE_THROWS_WITH(make_corpus("", "x"), "x: the data is empty");
+    REQUIRE_THROWS_WITH(make_corpus(std::string("ab\0cd", 5), "x"), Catch::Matchers::Contains("holds NUL bytes"));
+    REQUIRE_THROWS_WITH(make_corpus(std::string(1000, 'z'), "x"), Catch::Matchers::Contains("single character"));
+    REQUIRE_THROWS_WITH(make_corpus("abcabc", "x"), Catch::Matchers::Contains("too short"));
+    REQUIRE_THROWS_WITH(read_text({"/nonexistent/file"}), Catch::Matchers::StartsWith("cannot read /nonexistent/file"));
+}
+
+TEST_CASE("batches: contexts end at the position, padded before the start, targets are the next token", "[samples][train_lm]") {
+    const std::vector<std::int64_t> ids = {3, 1, 4, 1, 5};
+    Batch b;
+    const std::vector<std::size_t> positions = {0, 3};
+    fill_batch(ids, positions, 3, 9, b);
+    CHECK(b.contexts == std::vector<std::int64_t>{9, 9, 3, 1, 4, 1});
+    CHECK(b.targets == std::vector<std::int64_t>{1, 5});
+    std::vector<std::size_t> p1, p2, p3;
+    sample_positions(5, 7, 11, 100, p1);
+    sample_positions(5, 7, 11, 100, p2);
+    sample_positions(5, 7, 12, 100, p3);
+    CHECK(p1 == p2);
+    CHECK(p1 != p3);
+    for (std::size_t p : p1) CHECK(p < 4);
+}
+
+namespace {
+
+std::vector<std::vector<float>> parameters_of(const std::filesystem::path& checkpoint) {
+    tapegrad::Tape<float> tape;
+    auto model = tapegrad::load_model<float>(checkpoint, tape);
+    std::vector<std::vector<float>> out;
+    for (const auto& p : model->named_parameters()) out.emplace_back(p.var.value().begin(), p.var.value().end());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a resumed run ends bit for bit where the uninterrupted run ends", "[samples][train_lm]") {
+    const Corpus corpus = make_corpus(read_text({"/usr/share/common-licenses/GPL-3"}), "GPL-3");
+    const auto dir = std::filesystem::temp_directory_path() / ("train_lm_resume_" + std::to_string(::getpid()));
+    TrainOptions opt;
+    opt.model = "context(3, 4) linear(16) tanh linear(vocab)";
+    opt.steps = 40;
+    opt.batch = 32;
+    opt.warmup = 10;
+    opt.eval_every = 20;
+    opt.eval_positions = 200;
+    opt.checkpoint_every = 20;
+    opt.sample_length = 20;
+    std::ostringstream log;
+
+    opt.out_dir = dir / "straight";
+    const TrainSummary straight = train(corpus, opt, log);
+    CHECK(straight.steps == 40);
+
+    opt.steps = 40;
+    opt.out_dir = dir / "interrupted";
+    {
+        TrainOptions o = opt;
+        o.checkpoint_every = 20;
+        struct Stop {
+            ~Stop() { stop_requested = false; }
+        } reset;
+        // Interrupt right away: the loop finishes the current step, saves and stops.
+        stop_requested = true;
+        const TrainSummary s = train(corpus, o, log);
+        CHECK(s.interrupted);
+        CHECK(s.steps == 1);
+    }
+    opt.resume = dir / "interrupted" / "checkpoint.safetensors";
+    const TrainSummary resumed = train(corpus, opt, log);
+    CHECK(resumed.steps == 40);
+    CHECK(parameters_of(dir / "straight" / "checkpoint.safetensors") == parameters_of(dir / "interrupted" / "checkpoint.safetensors"));
+    CHECK(resumed.val_loss == straight.val_loss);
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("resuming with data of another vocabulary is refused", "[samples][train_lm][errors]") {
+    const auto dir = std::filesystem::temp_directory_path() / ("train_lm_vocab_" + std::to_string(::getpid()));
+    const Corpus gpl = make_corpus(read_text({"/usr/share/common-licenses/GPL-3"}), "GPL-3");
+    TrainOptions opt;
+    opt.model = "embed(4) linear(vocab)";
+    opt.steps = 2;
+    opt.batch = 4;
+    opt.sample_length = 1;
+    opt.out_dir = dir;
+    std::ostringstream log;
+    train(gpl, opt, log);
+    std::string other;
+    for (int i = 0; i < 2000; ++i) other += "xy";
+    opt.resume = dir / "checkpoint.safetensors";
+    REQUIRE_THROWS_WITH(train(make_corpus(other, "xy"), opt, log), Catch::Matchers::Contains("trained on another vocabulary"));
+    std::filesystem::remove_all(dir);
+}
+
+// The note's model sees only the previous character, so the bigram conditional entropy of the training
+// split is the best it can reach there; with d = f = w it can represent any bigram table and gets close.
+TEST_CASE("the note's model (model seed) reaches within 1% of the bigram entropy on the training split", "[samples][train_lm][slow]") {
+    const Corpus corpus = make_corpus(read_text({"/usr/share/common-licenses/GPL-3"}), "GPL-3");
+    TrainOptions opt;
+    opt.model = "seed";
+    opt.steps = 3000;
+    opt.batch = 512;
+    opt.lr = 0.01;
+    opt.eval_every = 1000;
+    opt.sample_length = 10;
+    opt.out_dir = std::filesystem::temp_directory_path() / ("train_lm_seed_" + std::to_string(::getpid()));
+    std::ostringstream log;
+    const TrainSummary s = train(corpus, opt, log);
+    INFO(log.str());
+    CHECK(s.train_loss >= s.bigram_train - 1e-9);  // nothing that sees one character can beat it
+    CHECK(s.train_loss <= 1.01 * s.bigram_train);
+    std::filesystem::remove_all(opt.out_dir);
+}
