@@ -21,7 +21,7 @@ struct InputInfo {
 GradcheckReport compare(const Jacobians& analytic, const Jacobians& numeric, const std::vector<InputInfo>& inputs,
                         std::size_t outputs, const GradcheckOptions& opt) {
     GradcheckReport report;
-    std::vector<std::pair<double, GradcheckEntry>> ranked;  // (excess over tolerance, entry)
+    std::vector<std::pair<double, GradcheckEntry>> ranked;  // (share of the tolerance used, entry)
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         const std::size_t size = inputs[i].shape[0] * inputs[i].shape[1];
         for (std::size_t o = 0; o < outputs; ++o)
@@ -29,15 +29,16 @@ GradcheckReport compare(const Jacobians& analytic, const Jacobians& numeric, con
                 const double a = analytic[i][o * size + j], n = numeric[i][o * size + j];
                 const double abs_err = std::abs(a - n);
                 const double rel_err = abs_err / std::max(std::abs(n), 1e-300);
-                const double excess = abs_err - (opt.atol + opt.rtol * std::abs(n));
-                const bool failed = !(excess <= 0.0);  // NaN fails
+                // How much of its tolerance an element uses: above 1 fails (NaN fails too).
+                const double used = abs_err / (opt.atol + opt.rtol * std::abs(n));
+                const bool failed = !(used <= 1.0);
                 ++report.checked;
                 report.max_abs_error = std::max(report.max_abs_error, abs_err);
                 if (n != 0.0 || a != 0.0) report.max_rel_error = std::max(report.max_rel_error, rel_err);
                 if (failed) report.passed = false;
                 GradcheckEntry e{i, inputs[i].name, j / inputs[i].shape[1], j % inputs[i].shape[1], o, a, n, abs_err,
                                  rel_err, failed};
-                ranked.emplace_back(std::isnan(excess) ? INFINITY : excess, std::move(e));
+                ranked.emplace_back(std::isnan(used) ? INFINITY : used, std::move(e));
             }
     }
     const std::size_t keep = std::min(opt.max_reported, ranked.size());

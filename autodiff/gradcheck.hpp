@@ -37,7 +37,7 @@ struct GradcheckReport {
     bool passed = true;
     std::size_t checked = 0;  // (output element, input element) pairs compared
     double max_abs_error = 0, max_rel_error = 0;
-    std::vector<GradcheckEntry> worst;  // worst first (by how far past the tolerance)
+    std::vector<GradcheckEntry> worst;  // worst first: by |analytic − numeric| / (atol + rtol·|numeric|)
     // Per-node mode: the first node whose VJP disagrees with its own forward.
     bool has_failed_node = false;
     std::size_t failed_node = 0;

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target train_lm seed_walkthrough
+cmake --build build -j"$(nproc)" --target train_lm seed_walkthrough custom_layer
 ./build/samples/train_lm/train_lm --out train_lm_out "$@"

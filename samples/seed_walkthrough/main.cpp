@@ -6,6 +6,7 @@
 int main() {
     try {
         walkthrough::print(std::cout, walkthrough::loss_section());
+        walkthrough::print(std::cout, walkthrough::model_section());
         return 0;
     } catch (const std::exception& e) {
         std::cerr << "seed_walkthrough: " << e.what() << "\n";

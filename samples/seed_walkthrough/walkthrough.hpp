@@ -28,4 +28,20 @@ struct LossSection {
 LossSection loss_section();
 void print(std::ostream& os, const LossSection& s);
 
+// Sections 2.2–4 on a small three-layer model with fixed weights (w = 3, d = 2, f = 4, ids [0, 1],
+// targets [1, 2], mean loss): forward, the seven backward steps, one SGD update and one Adam update.
+struct ModelSection {
+    std::vector<std::int64_t> ids, targets;
+    Tensor<double> E, W3, W2, W1;             // the fixed weights
+    Tensor<double> h3, h2, h1, logits;        // forward
+    double loss = 0;
+    Tensor<double> G, dW1, dh1, dW2, dh2, dW3, dh3, dE;  // the seven steps, then the embedding rows
+    Tensor<double> sgd_E, sgd_W3;             // after p ← p − 0.01·dp
+    double adam_g = 0, adam_m = 0, adam_v = 0, adam_m_hat = 0, adam_v_hat = 0, adam_W3_00 = 0;  // W3[0,0], t = 1
+    bool gradcheck_passed = false;
+    std::string gradcheck_report;
+};
+ModelSection model_section();
+void print(std::ostream& os, const ModelSection& s);
+
 }  // namespace walkthrough

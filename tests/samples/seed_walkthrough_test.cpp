@@ -32,3 +32,52 @@ TEST_CASE("walkthrough prints the note's figures", "[samples][seed]") {
     CHECK_THAT(out, Catch::Matchers::Contains("position 0 (target 1): -ln 0.333 = 1.099613"));
     CHECK_THAT(out, Catch::Matchers::Contains("[  0.320,  -0.667,   0.347]"));
 }
+
+// Sections 2.3–4 on the walkthrough's fixed weights, redone here with plain matrix products.
+TEST_CASE("walkthrough sections 2.3 to 4: seven steps, SGD and Adam updates, gradcheck", "[samples][seed]") {
+    const auto s = walkthrough::model_section();
+    using test::matmul_ref;
+    using test::transpose_ref;
+    const std::size_t n = 2, w = 3;
+    // forward
+    Tensor<double> h3({2, 2});
+    for (std::size_t k = 0; k < n; ++k)
+        for (std::size_t j = 0; j < 2; ++j) h3(k, j) = s.E(std::size_t(s.ids[k]), j);
+    const Tensor<double> h2 = matmul_ref(h3, s.W3), h1 = matmul_ref(h2, s.W2), logits = matmul_ref(h1, s.W1);
+    test::require_close(s.logits, logits, 1e-14);
+    // 1. G = (softmax − onehot) / n, and the loss
+    Tensor<double> G({n, w});
+    double loss = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        double z = 0;
+        for (std::size_t j = 0; j < w; ++j) z += std::exp(logits(i, j));
+        for (std::size_t j = 0; j < w; ++j) G(i, j) = (std::exp(logits(i, j)) / z - (std::int64_t(j) == s.targets[i])) / double(n);
+        loss -= std::log(std::exp(logits(i, std::size_t(s.targets[i]))) / z) / double(n);
+    }
+    CHECK(s.loss == Approx(loss).epsilon(1e-12));
+    test::require_close(s.G, G, 1e-14);
+    const Tensor<double> dh1 = matmul_ref(G, transpose_ref(s.W1)), dh2 = matmul_ref(dh1, transpose_ref(s.W2));
+    test::require_close(s.dW1, matmul_ref(transpose_ref(h1), G), 1e-14);
+    test::require_close(s.dh1, dh1, 1e-14);
+    test::require_close(s.dW2, matmul_ref(transpose_ref(h2), dh1), 1e-14);
+    test::require_close(s.dh2, dh2, 1e-14);
+    test::require_close(s.dW3, matmul_ref(transpose_ref(h3), dh2), 1e-14);
+    const Tensor<double> dh3 = matmul_ref(dh2, transpose_ref(s.W3));
+    test::require_close(s.dh3, dh3, 1e-14);
+    // SGD: p − 0.01·dp; E's row 2 was not looked up and does not move
+    for (std::size_t j = 0; j < 2; ++j) {
+        CHECK(s.sgd_E(0, j) == Approx(s.E(0, j) - 0.01 * dh3(0, j)).epsilon(1e-14));
+        CHECK(s.sgd_E(1, j) == Approx(s.E(1, j) - 0.01 * dh3(1, j)).epsilon(1e-14));
+        CHECK(s.sgd_E(2, j) == s.E(2, j));
+    }
+    CHECK(s.sgd_W3(0, 0) == Approx(s.W3(0, 0) - 0.01 * s.dW3(0, 0)).epsilon(1e-14));
+    // Adam at t = 1: m = 0.1g, v = 0.001g², m̂ = g, v̂ = g², W3[0,0] −= 0.01·g/(|g| + 1e-8)
+    const double g = s.dW3(0, 0);
+    CHECK(s.adam_g == g);
+    CHECK(s.adam_m == Approx(0.1 * g).epsilon(1e-14));
+    CHECK(s.adam_v == Approx(0.001 * g * g).epsilon(1e-14));
+    CHECK(s.adam_m_hat == Approx(g).epsilon(1e-12));
+    CHECK(s.adam_v_hat == Approx(g * g).epsilon(1e-12));
+    CHECK(s.adam_W3_00 == Approx(s.W3(0, 0) - 0.01 * g / (std::abs(g) + 1e-8)).epsilon(1e-12));
+    CHECK(s.gradcheck_passed);
+}

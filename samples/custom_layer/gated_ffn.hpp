@@ -1,0 +1,38 @@
+// A new layer defined declaratively: a gated feed-forward block, y = (x·W ⊙ σ(x·V))·U.
+// It holds its parameters and composes tape ops; the tape differentiates it, no backward is written.
+#pragma once
+
+#include <cmath>
+
+#include "nn/nn.hpp"
+
+template <class T>
+struct GatedFFN : tapegrad::Module<T> {
+    tapegrad::Var<T> W, V, U;  // W, V: d×f, U: f×d
+
+    GatedFFN(tapegrad::Tape<T>& tape, std::size_t d, std::size_t f, tapegrad::Generator& gen) : tapegrad::Module<T>(tape) {
+        const double in = 1.0 / std::sqrt(double(d)), hidden = 1.0 / std::sqrt(double(f));
+        W = this->register_parameter("W", tapegrad::uniform_tensor<T>(d, f, -in, in, gen));
+        V = this->register_parameter("V", tapegrad::uniform_tensor<T>(d, f, -in, in, gen));
+        U = this->register_parameter("U", tapegrad::uniform_tensor<T>(f, d, -hidden, hidden, gen));
+    }
+
+    using tapegrad::Module<T>::forward;
+    // x: n×d → n×d
+    tapegrad::Var<T> forward(const tapegrad::Var<T>& x) override {
+        return matmul(matmul(x, W) * sigmoid(matmul(x, V)), U);
+    }
+    std::string describe() const override { return "GatedFFN"; }
+};
+
+// A language model around it: context embedding → GatedFFN → linear(vocab).
+template <class T>
+std::shared_ptr<tapegrad::Sequential<T>> gated_model(tapegrad::Tape<T>& tape, std::size_t vocab, std::size_t context,
+                                                      std::size_t dim, std::size_t hidden, tapegrad::Generator& gen) {
+    using namespace tapegrad;
+    return std::make_shared<Sequential<T>>(
+        tape, std::initializer_list<std::shared_ptr<Module<T>>>{
+                  std::make_shared<ContextEmbedding<T>>(tape, vocab, context, dim, gen),
+                  std::make_shared<GatedFFN<T>>(tape, context * dim, hidden, gen),
+                  std::make_shared<Linear<T>>(tape, context * dim, vocab, gen)});
+}
