@@ -205,6 +205,9 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
             throw CheckpointError(opt.resume.string() + ": the checkpoint was trained on another vocabulary (" +
                                   std::to_string(alphabet_from_hex(meta(resumed, "data.alphabet")).size()) + " symbols, the data has " +
                                   std::to_string(vocab) + "); resume with the same --data");
+        if (opt.model != "default" && resolve_spec(opt.model, vocab, opt.context) != model->spec())
+            throw CheckpointError(opt.resume.string() + ": the checkpoint is of the model '" + model->spec() +
+                                  "', but --model asks for '" + resolve_spec(opt.model, vocab, opt.context) + "'");
         start_step = std::stoll(meta(resumed, "train.step"));
         opt.seed = std::stoull(meta(resumed, "train.seed"));
         opt.batch = std::stoull(meta(resumed, "train.batch"));

@@ -116,7 +116,7 @@ TEST_CASE("a resumed run ends bit for bit where the uninterrupted run ends", "[s
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("resuming with data of another vocabulary is refused", "[samples][train_lm][errors]") {
+TEST_CASE("resuming with data of another vocabulary, or as another model, is refused", "[samples][train_lm][errors]") {
     const auto dir = std::filesystem::temp_directory_path() / ("train_lm_vocab_" + std::to_string(::getpid()));
     const Corpus gpl = make_corpus(read_text({"/usr/share/common-licenses/GPL-3"}), "GPL-3");
     TrainOptions opt;
@@ -131,6 +131,8 @@ TEST_CASE("resuming with data of another vocabulary is refused", "[samples][trai
     for (int i = 0; i < 2000; ++i) other += "xy";
     opt.resume = dir / "checkpoint.safetensors";
     REQUIRE_THROWS_WITH(train(make_corpus(other, "xy"), opt, log), Catch::Matchers::Contains("trained on another vocabulary"));
+    opt.model = "seed";  // the checkpoint holds "embed(4) linear(vocab)"
+    REQUIRE_THROWS_WITH(train(gpl, opt, log), Catch::Matchers::Contains("the checkpoint is of the model 'embed(4) linear(vocab)', but --model asks for"));
     std::filesystem::remove_all(dir);
 }
 
