@@ -43,21 +43,6 @@ struct ReferenceAdam {
     }
 };
 
-std::vector<double> values(const Tensor<double>& t) { return {t.begin(), t.end()}; }
-
-std::vector<double> toy_grads(const std::vector<double>& p, int step, double phase) {
-    std::vector<double> g(p.size());
-    for (std::size_t k = 0; k < p.size(); ++k) g[k] = toy_grad(p[k], step, k, phase);
-    return g;
-}
-
-void require_close(const Tensor<double>& actual, const std::vector<double>& expected) {
-    REQUIRE(actual.size() == expected.size());
-    for (std::size_t k = 0; k < expected.size(); ++k) {
-        INFO("element " << k);
-        REQUIRE(actual.data()[k] == Approx(expected[k]).epsilon(1e-12).margin(1e-14));
-    }
-}
 
 AdamWOptions as_adamw(const AdamOptions& a) {
     AdamWOptions w;

@@ -134,4 +134,22 @@ void require_throws(const std::function<void()>& f, const std::vector<std::strin
     FAIL("did not throw");
 }
 
+inline std::vector<double> values(const Tensor<double>& t) { return {t.begin(), t.end()}; }
+
+// The toy gradients of a whole parameter, as the scalar references see them.
+inline std::vector<double> toy_grads(const std::vector<double>& p, int step, double phase) {
+    std::vector<double> g(p.size());
+    for (std::size_t k = 0; k < p.size(); ++k) g[k] = toy_grad(p[k], step, k, phase);
+    return g;
+}
+
+// A parameter against its scalar reference.
+inline void require_close(const Tensor<double>& actual, const std::vector<double>& expected) {
+    REQUIRE(actual.size() == expected.size());
+    for (std::size_t k = 0; k < expected.size(); ++k) {
+        INFO("element " << k);
+        REQUIRE(actual.data()[k] == Approx(expected[k]).epsilon(1e-12).margin(1e-14));
+    }
+}
+
 }  // namespace tapegrad::test
