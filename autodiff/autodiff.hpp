@@ -12,3 +12,4 @@
 #include "autodiff/ops/softmax.hpp"
 #include "autodiff/tape.hpp"
 #include "autodiff/tensor.hpp"
+#include "autodiff/threads.hpp"

@@ -2,6 +2,7 @@
 // expected, e.g. "matmul: inner dimensions differ: a is 2x3, b is 4x5 (expected b to have 3 rows)".
 #pragma once
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 
@@ -31,6 +32,15 @@ struct DomainError : Error {
 // reading the gradient of a value that does not require one.
 struct UsageError : Error {
     using Error::Error;
+};
+
+// Anomaly mode found NaN or Inf: in an op's output (forward) or in a gradient an op's VJP produced
+// (backward). node_index is the step node's index, as in Tape::print.
+struct AnomalyError : Error {
+    AnomalyError(const std::string& message, std::size_t node, bool in_backward)
+        : Error(message), node_index(node), backward(in_backward) {}
+    std::size_t node_index;
+    bool backward;
 };
 
 }  // namespace tapegrad

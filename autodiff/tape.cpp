@@ -1,6 +1,9 @@
 #include "autodiff/tape.hpp"
 
+#include "autodiff/parallel.hpp"
+
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ostream>
 #include <sstream>
@@ -200,6 +203,8 @@ template <class T>
 Var<T> Tape<T>::commit(Node<T>& n) {
     try {
         n.op->forward(*this, n);
+        if (detect_anomaly_) [[unlikely]]
+            check_forward_anomaly(n);
     } catch (...) {
         --n_step_;  // a failed forward records nothing
         throw;
@@ -224,10 +229,66 @@ Tensor<T>* Tape<T>::grad_sink(NodeId id) {
     if (!n.requires_grad) return nullptr;
     if (!n.grad_live) {
         n.grad.resize(n.value.shape());
-        std::fill(n.grad.begin(), n.grad.end(), T(0));
+        detail::fill(n.grad, T(0));
         n.grad_live = true;
     }
     return &n.grad;
+}
+
+template <class T>
+Tensor<T>* Tape<T>::grad_sink(NodeId id, bool* overwrite) {
+    Node<T>& n = node(id);
+    if (!n.requires_grad) return nullptr;
+    *overwrite = !n.grad_live;
+    if (!n.grad_live) {
+        n.grad.resize(n.value.shape());  // same shape as last step: keeps its memory
+        n.grad_live = true;
+    }
+    return &n.grad;
+}
+
+// ── Tape: anomaly mode ───────────────────────────────────────────────────────────────────────────────
+
+namespace {
+template <class T>
+std::size_t first_nonfinite(const Tensor<T>& t) {
+    for (std::size_t k = 0; k < t.size(); ++k)
+        if (!std::isfinite(t.data()[k])) return k;
+    return t.size();
+}
+template <class T>
+std::string element_str(const Tensor<T>& t, std::size_t k) {
+    const std::size_t cols = t.shape()[1];
+    std::ostringstream os;
+    os << t.data()[k] << " at (" << k / cols << ", " << k % cols << ")";
+    return os.str();
+}
+}  // namespace
+
+template <class T>
+void Tape<T>::check_forward_anomaly(const Node<T>& n) const {
+    const std::size_t k = first_nonfinite(n.value);
+    if (k == n.value.size()) return;
+    std::string inputs;
+    for (NodeId in : n.inputs) inputs.append(inputs.empty() ? "" : ", ").append(node_label(in));
+    throw AnomalyError("anomaly: forward of op '" + std::string(op_name(n)) + "' (node " + node_label(n.self) +
+                           ", inputs " + inputs + ") produced " + element_str(n.value, k) + " in its " +
+                           shape_str(shape_of(n.value)) + " output",
+                       n.self, false);
+}
+
+template <class T>
+void Tape<T>::check_backward_anomaly(const Node<T>& n) const {
+    for (NodeId in : n.inputs) {
+        const Node<T>& i = node(in);
+        if (!i.grad_live) continue;
+        const std::size_t k = first_nonfinite(i.grad);
+        if (k == i.grad.size()) continue;
+        throw AnomalyError("anomaly: backward of op '" + std::string(op_name(n)) + "' (node " + node_label(n.self) +
+                               ") produced " + element_str(i.grad, k) + " in the gradient of its input " +
+                               node_label(in) + " (" + shape_str(shape_of(i.grad)) + ")",
+                           n.self, true);
+    }
 }
 
 template <class T>
@@ -236,8 +297,8 @@ void Tape<T>::backward(const Var<T>& out) {
     if (n.value.size() != 1)
         throw UsageError("backward: output (op '" + std::string(op_name(n)) + "') is " + shape_str(shape_of(n.value)) +
                          ", not a scalar; pass a seed gradient of that shape: backward(seed)");
-    Tensor<T> seed({1, 1}, T(1));
-    backward(out, seed);
+    if (unit_seed_.size() != 1) unit_seed_ = Tensor<T>({1, 1}, T(1));
+    backward(out, unit_seed_);
 }
 
 template <class T>
@@ -252,6 +313,11 @@ void Tape<T>::backward(const Var<T>& out, const Tensor<T>& seed) {
     // Gradients of intermediate nodes belong to one backward call; leaves accumulate across calls.
     for (std::size_t i = 0; i < n_step_; ++i)
         if (steps_[i].op != nullptr) steps_[i].grad_live = false;
+    if (detect_anomaly_) [[unlikely]] {
+        const std::size_t k = first_nonfinite(seed);
+        if (k < seed.size())
+            throw AnomalyError("anomaly: the seed gradient of backward holds " + element_str(seed, k), out.id_, true);
+    }
     Tensor<T>& g = *grad_sink(out.id_);
     std::transform(g.begin(), g.end(), seed.begin(), g.begin(), [](T a, T b) { return a + b; });
     if (out.id_ & kParameterBit) return;
@@ -260,6 +326,8 @@ void Tape<T>::backward(const Var<T>& out, const Tensor<T>& seed) {
         Node<T>& n = steps_[i];
         if (n.op == nullptr || !n.grad_live) continue;
         n.op->vjp(*this, n);
+        if (detect_anomaly_) [[unlikely]]
+            check_backward_anomaly(n);
     }
 }
 

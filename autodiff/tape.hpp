@@ -17,6 +17,14 @@
 //                        requires a gradient it ADDS dL/d(input) into tape.grad_sink(input): it never
 //                        overwrites, so a value used several times receives the sum of its uses.
 // The reverse loop calls vjp only for nodes that require a gradient and received one.
+// A VJP that writes every element of an input's gradient may ask for the buffer with
+// grad_sink(id, &overwrite): on the gradient's first use in this backward the buffer is not zeroed and
+// overwrite is true, and the VJP must then assign instead of adding (a GEMM with beta = 0).
+//
+// ── Anomaly mode ──────────────────────────────────────────────────────────────────────────────────────
+// set_detect_anomaly(true) checks every op's output after its forward, and every gradient an op's VJP
+// produced, for NaN and Inf; the first one found raises AnomalyError naming the op, the node and the pass.
+// Off by default; when off it costs one predictable branch per node.
 #pragma once
 
 #include <cstdint>
@@ -162,6 +170,10 @@ public:
     bool grad_enabled() const { return grad_enabled_; }
     void set_grad_enabled(bool on) { grad_enabled_ = on; }
 
+    // ── Anomaly mode (see the top of this file) ──
+    bool detect_anomaly() const { return detect_anomaly_; }
+    void set_detect_anomaly(bool on) { detect_anomaly_ = on; }
+
     // ── Inspection ──
     std::size_t size() const { return n_step_; }              // step nodes recorded
     std::size_t num_parameters() const { return params_.size(); }
@@ -192,12 +204,20 @@ public:
     // node needs no gradient. VJPs add into it.
     Tensor<T>* grad_sink(NodeId id);
     Tensor<T>* grad_sink(const Node<T>& input_of, std::size_t k) { return grad_sink(input_of.inputs[k]); }
+    // The same, for a VJP that writes every element: on first use the buffer is left as it is and
+    // *overwrite is set to true (assign, do not add); otherwise *overwrite is false (add).
+    Tensor<T>* grad_sink(NodeId id, bool* overwrite);
+    Tensor<T>* grad_sink(const Node<T>& input_of, std::size_t k, bool* overwrite) {
+        return grad_sink(input_of.inputs[k], overwrite);
+    }
     Var<T> handle(NodeId id) const;
     const char* op_name(const Node<T>& n) const;
 
 private:
     Node<T>& next_step_node();
     void check_handle(const Var<T>& v, const char* op) const;
+    void check_forward_anomaly(const Node<T>& n) const;
+    void check_backward_anomaly(const Node<T>& n) const;
 
     // Deques: recording a node never moves the others, so references returned by Var::value() and
     // Var::grad() stay valid until the step is cleared.
@@ -206,6 +226,8 @@ private:
     std::size_t n_step_ = 0;
     std::uint32_t generation_ = 1;
     bool grad_enabled_ = true;
+    bool detect_anomaly_ = false;
+    Tensor<T> unit_seed_;  // backward()'s 1×1 seed of 1, made on first use and kept: a step allocates nothing
 };
 
 // Scoped no-grad: nothing recorded inside is differentiable (results are leaves without a gradient).

@@ -24,24 +24,34 @@ SeedLanguageModel<T>::SeedLanguageModel(Tape<T>& tape, std::size_t vocab, std::v
 }
 
 template <class T>
-std::vector<Var<T>> SeedLanguageModel<T>::forward_all(const TokenInput& tokens) {
+template <class Visit>
+Var<T> SeedLanguageModel<T>::run_chain(const TokenInput& tokens, Visit&& visit) {
     if (tokens.context != 1)
         throw ShapeError(describe() + ": input has " + std::to_string(tokens.context) + " ids per position, expected 1");
-    std::vector<Var<T>> h = {embedding(E, tokens.ids)};  // h3 = E[ids]
+    Var<T> h = embedding(E, tokens.ids);  // h3 = E[ids]
+    visit(h);
     for (std::size_t i = 0; i < W.size(); ++i) {
-        Var<T> next = matmul(h.back(), W[i]);  // h(i) = h(i−1)·p(i)
+        h = matmul(h, W[i]);  // h(i) = h(i−1)·p(i)
         const bool activated = i + 2 < W.size();
-        if (activated && activation_ == Activation::relu) next = relu(next);
-        if (activated && activation_ == Activation::gelu) next = gelu(next);
-        if (activated && activation_ == Activation::tanh) next = tanh(next);
-        h.push_back(next);
+        if (activated && activation_ == Activation::relu) h = relu(h);
+        if (activated && activation_ == Activation::gelu) h = gelu(h);
+        if (activated && activation_ == Activation::tanh) h = tanh(h);
+        visit(h);
     }
     return h;
 }
 
 template <class T>
+std::vector<Var<T>> SeedLanguageModel<T>::forward_all(const TokenInput& tokens) {
+    std::vector<Var<T>> h;
+    run_chain(tokens, [&](const Var<T>& v) { h.push_back(v); });
+    return h;
+}
+
+// The training path: the same chain, without collecting the intermediates (no allocation per step).
+template <class T>
 Var<T> SeedLanguageModel<T>::forward(const TokenInput& tokens) {
-    return forward_all(tokens).back();
+    return run_chain(tokens, [](const Var<T>&) {});
 }
 
 template <class T>

@@ -43,6 +43,9 @@ private:
     std::size_t vocab_;
     std::vector<std::size_t> widths_;
     Activation activation_;
+    // Records E[ids] and the chain of matrices, calling visit on every intermediate; returns the logits.
+    template <class Visit>
+    Var<T> run_chain(const TokenInput& tokens, Visit&& visit);
 };
 
 extern template class SeedLanguageModel<float>;

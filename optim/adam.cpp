@@ -3,9 +3,58 @@
 #include <algorithm>
 #include <cmath>
 
+#include "optim/checked_blocks.hpp"
 #include "optim/state_io.hpp"
 
 namespace tapegrad {
+
+namespace {
+
+// The update of elements [begin, end) of one parameter; p, g, m, v, v_max never overlap.
+template <class T>
+struct AdamKernel {
+    T* p;
+    const T* g;
+    T* m;
+    T* v;
+    T* max_v;
+    T beta1, one_minus_beta1, beta2, one_minus_beta2, eps, wd, decay, step_size, bias_correction2_sqrt;
+
+    template <bool decoupled, bool l2, bool amsgrad>
+    void run(std::size_t begin, std::size_t end) const {
+        // Local restrict pointers: GCC ignores restrict on struct members.
+        T* __restrict p = this->p;
+        const T* __restrict g = this->g;
+        T* __restrict m = this->m;
+        T* __restrict v = this->v;
+        T* __restrict max_v = this->max_v;
+        for (std::size_t k = begin; k < end; ++k) {
+            T gk = g[k];
+            T pk = p[k];
+            // AdamW: decoupled weight decay shrinks the parameter before the update, p ← p·(1 − lr·wd)
+            if constexpr (decoupled) pk = pk * decay;
+            // Adam: L2 weight decay is added to the gradient, g ← g + wd·p
+            if constexpr (l2) gk = gk + wd * pk;
+            // First moment, a running mean of gradients: m ← β1·m + (1 − β1)·g
+            const T mk = beta1 * m[k] + one_minus_beta1 * gk;
+            m[k] = mk;
+            // Second moment, a running mean of squared gradients: v ← β2·v + (1 − β2)·g²
+            T vk = beta2 * v[k] + one_minus_beta2 * gk * gk;
+            v[k] = vk;
+            // AMSGrad keeps the largest second moment seen and divides by it: v_max ← max(v_max, v)
+            if constexpr (amsgrad) {
+                vk = std::max(max_v[k], vk);
+                max_v[k] = vk;
+            }
+            // Bias-corrected √v̂ plus ε: √v / √(1 − β2ᵗ) + ε
+            const T denom = std::sqrt(vk) / bias_correction2_sqrt + eps;
+            // Update with the bias-corrected m̂ = m / (1 − β1ᵗ): p ← p − (lr / (1 − β1ᵗ))·m / denom
+            p[k] = pk + (-step_size) * mk / denom;
+        }
+    }
+};
+
+}  // namespace
 
 template <class T>
 Adam<T>::Adam(std::vector<NamedParameter<T>> params, AdamOptions options)
@@ -63,33 +112,19 @@ void Adam<T>::update(std::size_t i, Tensor<T>& value, const Tensor<T>& grad, std
     const bool l2 = !decoupled && o.weight_decay != 0.0;
     const bool amsgrad = o.amsgrad;
 
-    T* p = value.data();
-    const T* g = grad.data();
-    T* m = s.m.data();
-    T* v = s.v.data();
-    T* max_v = amsgrad ? s.max_v.data() : nullptr;
+    AdamKernel<T> kernel{value.data(), grad.data(), s.m.data(), s.v.data(), amsgrad ? s.max_v.data() : nullptr,
+                         beta1, one_minus_beta1, beta2, one_minus_beta2, eps, wd, decay, step_size, bias_correction2_sqrt};
     const std::size_t n = value.size();
-    for (std::size_t k = 0; k < n; ++k) {
-        T gk = g[k];
-        if (!std::isfinite(gk)) [[unlikely]]
-            this->throw_nonfinite(i, k, gk);
-        T pk = p[k];
-        // AdamW: decoupled weight decay shrinks the parameter before the update, p ← p·(1 − lr·wd)
-        if (decoupled) pk = pk * decay;
-        // Adam: L2 weight decay is added to the gradient, g ← g + wd·p
-        if (l2) gk = gk + wd * pk;
-        // First moment, a running mean of gradients: m ← β1·m + (1 − β1)·g
-        m[k] = beta1 * m[k] + one_minus_beta1 * gk;
-        // Second moment, a running mean of squared gradients: v ← β2·v + (1 − β2)·g²
-        v[k] = beta2 * v[k] + one_minus_beta2 * gk * gk;
-        // AMSGrad keeps the largest second moment seen and divides by it: v_max ← max(v_max, v)
-        T vk = v[k];
-        if (amsgrad) vk = max_v[k] = std::max(max_v[k], vk);
-        // Bias-corrected √v̂ plus ε: √v / √(1 − β2ᵗ) + ε
-        const T denom = std::sqrt(vk) / bias_correction2_sqrt + eps;
-        // Update with the bias-corrected m̂ = m / (1 − β1ᵗ): p ← p − (lr / (1 − β1ᵗ))·m / denom
-        p[k] = pk + (-step_size) * m[k] / denom;
-    }
+    const std::size_t bad = detail::update_finite_blocks(kernel.g, n, [&](std::size_t begin, std::size_t end) {
+        // One instantiation per combination of the flags: each is a branch-free loop the compiler vectorises.
+        if (amsgrad)
+            decoupled ? kernel.template run<true, false, true>(begin, end)
+                      : (l2 ? kernel.template run<false, true, true>(begin, end) : kernel.template run<false, false, true>(begin, end));
+        else
+            decoupled ? kernel.template run<true, false, false>(begin, end)
+                      : (l2 ? kernel.template run<false, true, false>(begin, end) : kernel.template run<false, false, false>(begin, end));
+    });
+    if (bad < n) this->throw_nonfinite(i, bad, kernel.g[bad]);
 }
 
 template <class T>

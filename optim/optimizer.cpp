@@ -73,7 +73,7 @@ void Optimizer<T>::throw_nonfinite(std::size_t i, std::size_t k, double g) const
                       detail::format_for_message(g) + " at element " + std::to_string(k) + " (row " +
                       std::to_string(k / cols) + ", col " + std::to_string(k % cols) +
                       "); nothing non-finite was written, but the step stopped there (earlier parameters and " +
-                      "earlier elements of this one were already updated)");
+                      "the elements of this one in blocks before it were already updated)");
 }
 
 template <class T>

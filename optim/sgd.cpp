@@ -2,9 +2,47 @@
 
 #include <cmath>
 
+#include "optim/checked_blocks.hpp"
 #include "optim/state_io.hpp"
 
 namespace tapegrad {
+
+namespace {
+
+// The update of elements [begin, end) of one parameter; p, g and the buffer never overlap.
+// One instantiation per combination of decay and momentum, each a loop the compiler vectorises.
+template <class T>
+struct SgdKernel {
+    T* p;
+    const T* g;
+    T* buf;
+    T lr, wd, mu, one_minus_dampening;
+    bool first, nesterov;  // loop-invariant: the compiler unswitches them
+
+    template <bool decay, bool momentum>
+    void run(std::size_t begin, std::size_t end) const {
+        // Local restrict pointers: GCC ignores restrict on struct members.
+        T* __restrict p = this->p;
+        const T* __restrict g = this->g;
+        T* __restrict buf = this->buf;
+        for (std::size_t k = begin; k < end; ++k) {
+            T d = g[k];
+            // L2 weight decay, added to the gradient: g ← g + wd·p
+            if constexpr (decay) d = d + wd * p[k];
+            if constexpr (momentum) {
+                // Momentum buffer: b ← g on the parameter's first step, then b ← μ·b + (1 − dampening)·g
+                const T b = first ? d : mu * buf[k] + one_minus_dampening * d;
+                buf[k] = b;
+                // Nesterov looks ahead along the buffer, g ← g + μ·b; plain momentum follows it, g ← b
+                d = nesterov ? d + mu * b : b;
+            }
+            // Descent (seed-math §3): p ← p − lr·g
+            p[k] = p[k] - lr * d;
+        }
+    }
+};
+
+}  // namespace
 
 template <class T>
 SGD<T>::SGD(std::vector<NamedParameter<T>> params, SGDOptions options)
@@ -55,24 +93,15 @@ void SGD<T>::update(std::size_t i, Tensor<T>& value, const Tensor<T>& grad, std:
             this->throw_state_shape(i, value, b);
         buf = b.data();
     }
-    T* p = value.data();
-    const T* g = grad.data();
+    SgdKernel<T> kernel{value.data(), grad.data(), buf, lr, wd, mu, one_minus_dampening, first, nesterov};
     const std::size_t n = value.size();
-    for (std::size_t k = 0; k < n; ++k) {
-        T d = g[k];
-        if (!std::isfinite(d)) [[unlikely]]
-            this->throw_nonfinite(i, k, d);
-        // L2 weight decay, added to the gradient: g ← g + wd·p
-        if (decay) d = d + wd * p[k];
-        if (momentum) {
-            // Momentum buffer: b ← g on the parameter's first step, then b ← μ·b + (1 − dampening)·g
-            buf[k] = first ? d : mu * buf[k] + one_minus_dampening * d;
-            // Nesterov looks ahead along the buffer, g ← g + μ·b; plain momentum follows it, g ← b
-            d = nesterov ? d + mu * buf[k] : buf[k];
-        }
-        // Descent (seed-math §3): p ← p − lr·g
-        p[k] = p[k] - lr * d;
-    }
+    const std::size_t bad = detail::update_finite_blocks(kernel.g, n, [&](std::size_t begin, std::size_t end) {
+        if (momentum)
+            decay ? kernel.template run<true, true>(begin, end) : kernel.template run<false, true>(begin, end);
+        else
+            decay ? kernel.template run<true, false>(begin, end) : kernel.template run<false, false>(begin, end);
+    });
+    if (bad < n) this->throw_nonfinite(i, bad, kernel.g[bad]);
 }
 
 template <class T>

@@ -2,6 +2,8 @@
 // forward and one generic VJP (dx += dy ⊙ f'(x)) serve the whole table.
 #include "autodiff/ops/elementwise.hpp"
 
+#include "autodiff/parallel.hpp"
+
 #include <cmath>
 #include <numbers>
 
@@ -66,19 +68,27 @@ void unary_forward(Tape<T>& t, Node<T>& n) {
     const T s = T(n.scalar);
     const T* xp = x.data();
     T* yp = n.value.data();
-    for (std::size_t i = 0, N = x.size(); i < N; ++i) yp[i] = Rule::f(xp[i], s);
+    detail::parallel_chunks(x.size(), x.size(), [&](std::size_t b, std::size_t e) {
+        for (std::size_t i = b; i < e; ++i) yp[i] = Rule::f(xp[i], s);
+    });
 }
 
 // dx += dy ⊙ f'(x, y)
 template <class T, class Rule>
 void unary_vjp(Tape<T>& t, Node<T>& n) {
-    Tensor<T>* gx = t.grad_sink(n, 0);
+    bool overwrite = false;
+    Tensor<T>* gx = t.grad_sink(n, 0, &overwrite);
     if (gx == nullptr) return;
     const Tensor<T>& x = t.input(n, 0).value;
     const T s = T(n.scalar);
     const T *xp = x.data(), *yp = n.value.data(), *dy = n.grad.data();
     T* dx = gx->data();
-    for (std::size_t i = 0, N = x.size(); i < N; ++i) dx[i] += dy[i] * Rule::df(xp[i], yp[i], s);
+    detail::parallel_chunks(x.size(), x.size(), [&](std::size_t b, std::size_t e) {
+        if (overwrite)
+            for (std::size_t i = b; i < e; ++i) dx[i] = dy[i] * Rule::df(xp[i], yp[i], s);
+        else
+            for (std::size_t i = b; i < e; ++i) dx[i] += dy[i] * Rule::df(xp[i], yp[i], s);
+    });
 }
 
 template <class T, class Rule>

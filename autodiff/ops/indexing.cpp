@@ -1,5 +1,7 @@
 #include "autodiff/ops/indexing.hpp"
 
+#include "autodiff/parallel.hpp"
+
 #include <algorithm>
 
 namespace tapegrad {
@@ -11,21 +13,26 @@ template <class T>
 void embedding_forward(Tape<T>& t, Node<T>& n) {
     const Tensor<T>& table = t.input(n, 0).value;
     const std::size_t d = table.shape()[1];
-    for (std::size_t k = 0; k < n.ids.size(); ++k)
-        std::copy_n(table.data() + std::size_t(n.ids[k]) * d, d, n.value.data() + k * d);
+    detail::parallel_chunks(n.ids.size(), n.ids.size() * d, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t k = begin; k < end; ++k)
+            std::copy_n(table.data() + std::size_t(n.ids[k]) * d, d, n.value.data() + k * d);
+    });
 }
 
-// dtable[ids[k]] += dy[k]
+// dtable[ids[k]] += dy[k], in the order of k (a repeated id sums its rows, always in the same order).
+// Threads split the columns, not the rows: two positions with the same id never race.
 template <class T>
 void embedding_vjp(Tape<T>& t, Node<T>& n) {
     Tensor<T>* gt = t.grad_sink(n, 0);
     if (gt == nullptr) return;
     const std::size_t d = n.cols();
-    for (std::size_t k = 0; k < n.ids.size(); ++k) {
-        T* row = gt->data() + std::size_t(n.ids[k]) * d;
-        const T* dy = n.grad.data() + k * d;
-        for (std::size_t j = 0; j < d; ++j) row[j] += dy[j];
-    }
+    detail::parallel_chunks(d, n.ids.size() * d, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t k = 0; k < n.ids.size(); ++k) {
+            T* row = gt->data() + std::size_t(n.ids[k]) * d;
+            const T* dy = n.grad.data() + k * d;
+            for (std::size_t j = c0; j < c1; ++j) row[j] += dy[j];
+        }
+    });
 }
 
 template <class T>

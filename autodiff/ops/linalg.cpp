@@ -15,12 +15,16 @@ void matmul_forward(Tape<T>& t, Node<T>& n) {
 
 // da += dy · bᵀ   (n×m · m×k → n×k)
 // db += aᵀ · dy   (k×n · n×m → k×m)
+// On a gradient's first write the GEMM assigns (beta = 0), so no buffer is ever zero-filled first.
 template <class T>
 void matmul_vjp(Tape<T>& t, Node<T>& n) {
     const Tensor<T>& a = t.input(n, 0).value;
     const Tensor<T>& b = t.input(n, 1).value;
-    if (Tensor<T>* ga = t.grad_sink(n, 0)) xt::blas::gemm(n.grad, b, *ga, false, true, T(1), T(1));
-    if (Tensor<T>* gb = t.grad_sink(n, 1)) xt::blas::gemm(a, n.grad, *gb, true, false, T(1), T(1));
+    bool overwrite = false;
+    if (Tensor<T>* ga = t.grad_sink(n, 0, &overwrite))
+        xt::blas::gemm(n.grad, b, *ga, false, true, T(1), overwrite ? T(0) : T(1));
+    if (Tensor<T>* gb = t.grad_sink(n, 1, &overwrite))
+        xt::blas::gemm(a, n.grad, *gb, true, false, T(1), overwrite ? T(0) : T(1));
 }
 
 template <class T>

@@ -1,5 +1,7 @@
 #include "autodiff/ops/softmax.hpp"
 
+#include "autodiff/parallel.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -70,35 +72,45 @@ template <class T>
 const OpDef<T> log_softmax_def{"log_softmax", log_softmax_forward<T>, log_softmax_vjp<T>};
 
 // ── cross_entropy (fused with log-softmax)
-// Node attributes: ids = targets, saved = P = softmax(logits) (n×w), int_attr = reduction,
-// int_attr2 = ignore_index, scalar = label smoothing ε, scalar2 = scale of the reduction (set by forward).
+// Node attributes: ids = targets, int_attr = reduction, int_attr2 = ignore_index, scalar = label
+// smoothing ε, scalar2 = scale of the reduction (set by forward), saved = n×2: per row lse_i and loss_i.
+// Only lse is kept for backward (not the n×w probabilities): P_ij = exp(x_ij − lse_i) is recomputed from
+// the logits, which the tape keeps anyway.
 //   q_ij    = (1 − ε)·[j = t_i] + ε/w
 //   loss_i  = −Σ_j q_ij log P_ij = −(1 − ε)·log P_i,t_i − (ε/w)·Σ_j log P_ij     (0 for ignored positions)
+//   with log P_ij = x_ij − lse_i, so Σ_j log P_ij = Σ_j x_ij − w·lse_i
 template <class T>
 void cross_entropy_forward(Tape<T>& t, Node<T>& n) {
     const Tensor<T>& x = t.input(n, 0).value;
     const std::size_t R = x.shape()[0], W = x.shape()[1];
     const auto reduction = Reduction(n.int_attr);
     const T eps = T(n.scalar);
-    n.saved.resize({R, W});
+    n.saved.resize({R, 2});
+    T* saved = n.saved.data();
+    detail::parallel_chunks(R, R * W, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t r = begin; r < end; ++r) {
+            const T* xr = x.data() + r * W;
+            const T lse = log_sum_exp(xr, W);
+            T loss = 0;
+            if (n.ids[r] != n.int_attr2) {
+                loss = -(T(1) - eps) * (xr[n.ids[r]] - lse);
+                if (eps != T(0)) {
+                    T sum_x = 0;
+                    for (std::size_t j = 0; j < W; ++j) sum_x += xr[j];
+                    loss -= eps / T(W) * (sum_x - T(W) * lse);
+                }
+            }
+            saved[2 * r] = lse;
+            saved[2 * r + 1] = loss;
+        }
+    });
+    // The reduction runs in row order on one thread: the loss does not depend on the thread count.
     T total = 0;
     std::size_t counted = 0;
     for (std::size_t r = 0; r < R; ++r) {
-        const T* xr = x.data() + r * W;
-        const T lse = log_sum_exp(xr, W);
-        T sum_logp = 0;
-        for (std::size_t j = 0; j < W; ++j) {
-            const T logp = xr[j] - lse;
-            sum_logp += logp;
-            n.saved.data()[r * W + j] = std::exp(logp);
-        }
-        T loss = 0;
-        if (n.ids[r] != n.int_attr2) {
-            loss = -(T(1) - eps) * (xr[n.ids[r]] - lse) - eps / T(W) * sum_logp;
-            ++counted;
-        }
-        if (reduction == Reduction::none) n.value.data()[r] = loss;
-        total += loss;
+        if (n.ids[r] != n.int_attr2) ++counted;
+        if (reduction == Reduction::none) n.value.data()[r] = saved[2 * r + 1];
+        total += saved[2 * r + 1];
     }
     n.scalar2 = reduction == Reduction::mean ? (counted ? 1.0 / double(counted) : 0.0) : 1.0;
     if (reduction != Reduction::none) n.value.data()[0] = total * T(n.scalar2);
@@ -107,19 +119,30 @@ void cross_entropy_forward(Tape<T>& t, Node<T>& n) {
 // dlogits_ij += g_i · (P_ij − q_ij),  g_i = dy·scale (mean, sum) or dy_i (none); 0 for ignored positions.
 template <class T>
 void cross_entropy_vjp(Tape<T>& t, Node<T>& n) {
-    Tensor<T>* gx = t.grad_sink(n, 0);
+    bool overwrite = false;
+    Tensor<T>* gx = t.grad_sink(n, 0, &overwrite);
     if (gx == nullptr) return;
-    const std::size_t R = n.saved.shape()[0], W = n.saved.shape()[1];
+    const Tensor<T>& x = t.input(n, 0).value;
+    const std::size_t R = x.shape()[0], W = x.shape()[1];
     const bool per_row = Reduction(n.int_attr) == Reduction::none;
     const T eps = T(n.scalar), uniform = eps / T(W);
-    for (std::size_t r = 0; r < R; ++r) {
-        if (n.ids[r] == n.int_attr2) continue;
-        const T g = per_row ? n.grad.data()[r] : n.grad.data()[0] * T(n.scalar2);
-        const T* p = n.saved.data() + r * W;
-        T* dx = gx->data() + r * W;
-        for (std::size_t j = 0; j < W; ++j) dx[j] += g * (p[j] - uniform);
-        dx[n.ids[r]] -= g * (T(1) - eps);
-    }
+    detail::parallel_chunks(R, R * W, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t r = begin; r < end; ++r) {
+            T* dx = gx->data() + r * W;
+            if (n.ids[r] == n.int_attr2) {
+                if (overwrite) std::fill(dx, dx + W, T(0));
+                continue;
+            }
+            const T g = per_row ? n.grad.data()[r] : n.grad.data()[0] * T(n.scalar2);
+            const T lse = n.saved.data()[2 * r];
+            const T* xr = x.data() + r * W;
+            if (overwrite)
+                for (std::size_t j = 0; j < W; ++j) dx[j] = g * (std::exp(xr[j] - lse) - uniform);
+            else
+                for (std::size_t j = 0; j < W; ++j) dx[j] += g * (std::exp(xr[j] - lse) - uniform);
+            dx[n.ids[r]] -= g * (T(1) - eps);
+        }
+    });
 }
 template <class T>
 const OpDef<T> cross_entropy_def{"cross_entropy", cross_entropy_forward<T>, cross_entropy_vjp<T>};

@@ -13,7 +13,6 @@
 #include "entropy.hpp"
 #include "optim/optim.hpp"
 
-extern "C" void openblas_set_num_threads(int);  // OpenBLAS's own API; <cblas.h> clashes with xtensor-blas
 
 namespace train_lm {
 
@@ -182,7 +181,7 @@ std::vector<std::int64_t> sample(Module<float>& model, std::vector<std::int64_t>
 
 TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostream& out) {
     TrainOptions opt = opt_in;
-    if (opt.threads > 0) openblas_set_num_threads(opt.threads);
+    if (opt.threads > 0) tapegrad::set_num_threads(opt.threads);
     const std::size_t vocab = corpus.vocab(), pad = vocab;
     std::filesystem::create_directories(opt.out_dir);
     {  // fail early, with the path, when the output directory is not writable

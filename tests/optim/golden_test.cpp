@@ -1,6 +1,11 @@
 // Golden values from torch.optim (tests/optim/golden_optim.py, checked in as golden_optim_values.hpp): the
-// tiny float32 model of that script trained for kSteps steps by each optimizer, compared with relative
-// tolerance 1e-5. W2 has no gradient on some steps, so per-parameter step counts are exercised too.
+// tiny float32 model of that script trained for kSteps steps by each optimizer, compared element by element
+// with relative tolerance 1e-5 plus an absolute floor of 1e-5 × the tensor's largest magnitude: an element
+// that is a small difference of larger products (cancellation) carries the rounding of those products, and
+// torch and OpenBLAS sum them in different orders. W2 has no gradient on some steps, so per-parameter step
+// counts are exercised too.
+#include <algorithm>
+#include <cmath>
 #include <memory>
 
 #include "golden_optim_values.hpp"
@@ -23,10 +28,13 @@ template <std::size_t R, std::size_t C>
 void require_rel_close(const Tensor<float>& actual, const float (&expected)[R][C]) {
     REQUIRE(actual.shape()[0] == R);
     REQUIRE(actual.shape()[1] == C);
+    double largest = 0.0;
+    for (std::size_t r = 0; r < R; ++r)
+        for (std::size_t c = 0; c < C; ++c) largest = std::max(largest, std::abs(double(expected[r][c])));
     for (std::size_t r = 0; r < R; ++r)
         for (std::size_t c = 0; c < C; ++c) {
             INFO("element (" << r << ", " << c << ")");
-            CHECK(double(actual(r, c)) == Approx(double(expected[r][c])).epsilon(1e-5));
+            CHECK(double(actual(r, c)) == Approx(double(expected[r][c])).epsilon(1e-5).margin(1e-5 * largest));
         }
 }
 

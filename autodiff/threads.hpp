@@ -1,0 +1,15 @@
+// How many threads tapegrad uses: OpenBLAS's pool (the GEMMs) and OpenMP's (every other loop over large
+// tensors). Both default to the machine's cores.
+//
+// Set OMP_WAIT_POLICY=passive in the environment when both pools run: OpenMP threads that spin after a
+// loop otherwise steal the cores OpenBLAS's next GEMM needs (measured up to 2x slower GEMMs on 2 cores).
+#pragma once
+
+namespace tapegrad {
+
+// Sizes both pools; UsageError unless threads >= 1.
+void set_num_threads(int threads);
+// The OpenMP pool's size (OpenBLAS's is set to the same by set_num_threads).
+int num_threads();
+
+}  // namespace tapegrad
