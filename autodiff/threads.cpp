@@ -1,6 +1,9 @@
 #include "autodiff/threads.hpp"
 
 #include <omp.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <string>
 
@@ -18,5 +21,11 @@ void set_num_threads(int threads) {
 }
 
 int num_threads() { return omp_get_max_threads(); }
+
+void reexec_with_passive_openmp_wait(char** argv) {
+    if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+    ::setenv("OMP_WAIT_POLICY", "passive", 1);
+    ::execv("/proc/self/exe", argv);  // on failure: go on as we are, the variable set for child processes
+}
 
 }  // namespace tapegrad

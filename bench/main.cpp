@@ -6,8 +6,6 @@
 // their ratio as the median over pairs run back to back, GFLOP/s of the step's GEMM work, the tape's
 // overhead per node, heap allocations per steady-state step and peak heap bytes against the theory.
 // With --json the last line is one JSON object with those figures.
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -20,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alloc_counter.hpp"
+#include "autodiff/threads.hpp"
 #include "floor_step.hpp"
 #include "tapegrad_step.hpp"
 
@@ -47,10 +46,7 @@ int default_repeats(const std::string& size) { return size == "tiny" ? 2001 : si
 int main(int argc, char** argv) {
     // libgomp reads OMP_WAIT_POLICY once, at start-up: threads spinning after an OpenMP loop would steal
     // the cores OpenBLAS needs for the next GEMM (performance-notes.md), so make them sleep instead.
-    if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
-        ::setenv("OMP_WAIT_POLICY", "passive", 1);
-        ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
-    }
+    tapegrad::reexec_with_passive_openmp_wait(argv);
 
     CLI::App app{"tapegrad_bench: one training step of the note's model against the hand-written floor"};
     std::string size_name = "small";

@@ -20,16 +20,24 @@ struct AdamKernel {
     T* max_v;
     T beta1, one_minus_beta1, beta2, one_minus_beta2, eps, wd, decay, step_size, bias_correction2_sqrt;
 
+    // Returns whether a non-finite gradient was met; its element keeps its old p, m, v (and v_max).
     template <bool decoupled, bool l2, bool amsgrad>
-    void run(std::size_t begin, std::size_t end) const {
+    bool run(std::size_t begin, std::size_t end) const {
         // Local restrict pointers: GCC ignores restrict on struct members.
         T* __restrict p = this->p;
         const T* __restrict g = this->g;
         T* __restrict m = this->m;
         T* __restrict v = this->v;
         T* __restrict max_v = this->max_v;
+        // Scalars as locals too, so that no store through the pointers can be thought to change them.
+        const T beta1 = this->beta1, one_minus_beta1 = this->one_minus_beta1, beta2 = this->beta2,
+                one_minus_beta2 = this->one_minus_beta2, eps = this->eps, wd = this->wd, decay = this->decay,
+                step_size = this->step_size, bias_correction2_sqrt = this->bias_correction2_sqrt;
+        int nonfinite = 0;  // an int OR-reduction vectorises (a bool one does not)
         for (std::size_t k = begin; k < end; ++k) {
             T gk = g[k];
+            const bool finite = detail::is_finite_fast(gk);
+            nonfinite |= !finite;
             T pk = p[k];
             // AdamW: decoupled weight decay shrinks the parameter before the update, p ← p·(1 − lr·wd)
             if constexpr (decoupled) pk = pk * decay;
@@ -37,20 +45,23 @@ struct AdamKernel {
             if constexpr (l2) gk = gk + wd * pk;
             // First moment, a running mean of gradients: m ← β1·m + (1 − β1)·g
             const T mk = beta1 * m[k] + one_minus_beta1 * gk;
-            m[k] = mk;
             // Second moment, a running mean of squared gradients: v ← β2·v + (1 − β2)·g²
-            T vk = beta2 * v[k] + one_minus_beta2 * gk * gk;
-            v[k] = vk;
+            const T vk = beta2 * v[k] + one_minus_beta2 * gk * gk;
             // AMSGrad keeps the largest second moment seen and divides by it: v_max ← max(v_max, v)
+            T v_hat = vk;
             if constexpr (amsgrad) {
-                vk = std::max(max_v[k], vk);
-                max_v[k] = vk;
+                v_hat = std::max(max_v[k], vk);
+                max_v[k] = finite ? v_hat : max_v[k];
             }
             // Bias-corrected √v̂ plus ε: √v / √(1 − β2ᵗ) + ε
-            const T denom = std::sqrt(vk) / bias_correction2_sqrt + eps;
+            const T denom = std::sqrt(v_hat) / bias_correction2_sqrt + eps;
             // Update with the bias-corrected m̂ = m / (1 − β1ᵗ): p ← p − (lr / (1 − β1ᵗ))·m / denom
-            p[k] = pk + (-step_size) * mk / denom;
+            const T p_new = pk + (-step_size) * mk / denom;
+            m[k] = finite ? mk : m[k];
+            v[k] = finite ? vk : v[k];
+            p[k] = finite ? p_new : p[k];
         }
+        return nonfinite != 0;
     }
 };
 
@@ -115,14 +126,15 @@ void Adam<T>::update(std::size_t i, Tensor<T>& value, const Tensor<T>& grad, std
     AdamKernel<T> kernel{value.data(), grad.data(), s.m.data(), s.v.data(), amsgrad ? s.max_v.data() : nullptr,
                          beta1, one_minus_beta1, beta2, one_minus_beta2, eps, wd, decay, step_size, bias_correction2_sqrt};
     const std::size_t n = value.size();
-    const std::size_t bad = detail::update_finite_blocks(kernel.g, n, [&](std::size_t begin, std::size_t end) {
+    const std::size_t bad = detail::update_where_finite(kernel.g, n, [&](std::size_t begin, std::size_t end) {
         // One instantiation per combination of the flags: each is a branch-free loop the compiler vectorises.
         if (amsgrad)
-            decoupled ? kernel.template run<true, false, true>(begin, end)
-                      : (l2 ? kernel.template run<false, true, true>(begin, end) : kernel.template run<false, false, true>(begin, end));
-        else
-            decoupled ? kernel.template run<true, false, false>(begin, end)
-                      : (l2 ? kernel.template run<false, true, false>(begin, end) : kernel.template run<false, false, false>(begin, end));
+            return decoupled ? kernel.template run<true, false, true>(begin, end)
+                             : (l2 ? kernel.template run<false, true, true>(begin, end)
+                                   : kernel.template run<false, false, true>(begin, end));
+        return decoupled ? kernel.template run<true, false, false>(begin, end)
+                         : (l2 ? kernel.template run<false, true, false>(begin, end)
+                               : kernel.template run<false, false, false>(begin, end));
     });
     if (bad < n) this->throw_nonfinite(i, bad, kernel.g[bad]);
 }

@@ -1,11 +1,11 @@
 // Internal (optimizers' .cpp files only): an update loop over a parameter's elements, split over OpenMP's
-// threads in blocks, that never writes a non-finite gradient's consequence.
+// threads, that never writes the consequence of a non-finite gradient.
 //
-// Each block of kBlock elements is first scanned for a NaN/Inf gradient (the block is then in L1 for the
-// update); a clean block is updated by update(begin, end), a tight loop the compiler vectorises. A block
-// holding a non-finite gradient is not updated, its thread stops, and the lowest such index found is
-// returned (n when every gradient was finite). Blocks before it were updated; with several threads, blocks
-// of other threads' chunks may have been too. Nothing non-finite is ever written.
+// update(begin, end) updates elements [begin, end) with a branch-free loop the compiler vectorises: it
+// computes every element's new values, but stores them only where the gradient is finite (elsewhere it
+// stores back the old values: a blend, free in a loop bound by memory), and returns whether it met a
+// non-finite gradient. There is no separate scan of the gradient: the check rides on the update's loads.
+// Returns the index of the first non-finite gradient element, or n when all were finite.
 #pragma once
 
 #include <atomic>
@@ -16,28 +16,22 @@
 
 namespace tapegrad::detail {
 
-inline constexpr std::size_t kUpdateBlock = 2048;
-
 template <class T, class Update>
-std::size_t update_finite_blocks(const T* g, std::size_t n, Update&& update) {
-    std::atomic<std::size_t> first_bad{n};
+std::size_t update_where_finite(const T* g, std::size_t n, Update&& update) {
+    std::atomic<bool> any_nonfinite{false};
     parallel_chunks(n, n, [&](std::size_t begin, std::size_t end) {
-        for (std::size_t b = begin; b < end; b += kUpdateBlock) {
-            const std::size_t e = std::min(end, b + kUpdateBlock);
-            int nonfinite = 0;  // an int OR-reduction: GCC vectorises it (a bool &= it does not)
-            for (std::size_t k = b; k < e; ++k) nonfinite |= !((g[k] - g[k]) == T(0));  // x − x is NaN for NaN and ±Inf
-            if (nonfinite) {
-                std::size_t k = b;
-                while (std::isfinite(g[k])) ++k;
-                std::size_t seen = first_bad.load();
-                while (k < seen && !first_bad.compare_exchange_weak(seen, k)) {
-                }
-                return;
-            }
-            update(b, e);
-        }
+        if (update(begin, end)) any_nonfinite.store(true);
     });
-    return first_bad.load();
+    if (!any_nonfinite.load()) return n;
+    std::size_t k = 0;
+    while (k < n && std::isfinite(g[k])) ++k;
+    return k;
+}
+
+// x − x is 0 for every finite x and NaN for NaN and ±Inf.
+template <class T>
+inline bool is_finite_fast(T x) {
+    return (x - x) == T(0);
 }
 
 }  // namespace tapegrad::detail

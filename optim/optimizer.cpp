@@ -72,8 +72,8 @@ void Optimizer<T>::throw_nonfinite(std::size_t i, std::size_t k, double g) const
     throw DomainError(name_ + ".step: gradient of parameter '" + params_[i].name + "' is " +
                       detail::format_for_message(g) + " at element " + std::to_string(k) + " (row " +
                       std::to_string(k / cols) + ", col " + std::to_string(k % cols) +
-                      "); nothing non-finite was written, but the step stopped there (earlier parameters and " +
-                      "the elements of this one in blocks before it were already updated)");
+                      "); nothing non-finite was written: elements with a non-finite gradient kept their values, the " +
+                      "other elements of this parameter and the parameters before it were updated, later ones were not)");
 }
 
 template <class T>

@@ -12,11 +12,10 @@
 //   - Update loops run in T (float for float parameters, as torch computes float32 parameters in float32);
 //     scalars derived from the hyper-parameters (bias corrections, lr·wd) are computed in double, then
 //     rounded to T, as torch computes them in Python floats.
-//   - A NaN or Inf gradient element throws DomainError naming the parameter and the element. The update runs
-//     in blocks of 2048 elements (split over OpenMP's threads), each scanned before it is written, so no
-//     NaN/Inf is ever written; but the step is not atomic: parameters earlier in the list, and blocks of the
-//     offending parameter before the bad one (with several threads, also blocks of the other threads'
-//     chunks), have already been updated. Restore a state_dict (and the parameter values) to recover exactly.
+//   - A NaN or Inf gradient element throws DomainError naming the parameter and the (first) element, and no
+//     NaN/Inf is ever written: elements whose gradient is not finite keep their value and state. The step
+//     is not atomic: parameters earlier in the list, and the other elements of the offending parameter, were
+//     updated; later parameters were not. Restore a state_dict (and the parameter values) to recover exactly.
 //   - Hyper-parameters are checked at construction, by set_lr and by load_state_dict: DomainError naming the
 //     optimizer, the hyper-parameter and its value.
 //

@@ -19,26 +19,35 @@ struct SgdKernel {
     T lr, wd, mu, one_minus_dampening;
     bool first, nesterov;  // loop-invariant: the compiler unswitches them
 
+    // Returns whether a non-finite gradient was met; its element keeps its old p (and buffer).
     template <bool decay, bool momentum>
-    void run(std::size_t begin, std::size_t end) const {
+    bool run(std::size_t begin, std::size_t end) const {
         // Local restrict pointers: GCC ignores restrict on struct members.
         T* __restrict p = this->p;
         const T* __restrict g = this->g;
         T* __restrict buf = this->buf;
+        // Scalars as locals too, so that no store through the pointers can be thought to change them.
+        const T lr = this->lr, wd = this->wd, mu = this->mu, one_minus_dampening = this->one_minus_dampening;
+        const bool first = this->first, nesterov = this->nesterov;
+        int nonfinite = 0;  // an int OR-reduction vectorises (a bool one does not)
         for (std::size_t k = begin; k < end; ++k) {
             T d = g[k];
+            const bool finite = detail::is_finite_fast(d);
+            nonfinite |= !finite;
             // L2 weight decay, added to the gradient: g ← g + wd·p
             if constexpr (decay) d = d + wd * p[k];
             if constexpr (momentum) {
                 // Momentum buffer: b ← g on the parameter's first step, then b ← μ·b + (1 − dampening)·g
                 const T b = first ? d : mu * buf[k] + one_minus_dampening * d;
-                buf[k] = b;
+                buf[k] = finite ? b : buf[k];
                 // Nesterov looks ahead along the buffer, g ← g + μ·b; plain momentum follows it, g ← b
                 d = nesterov ? d + mu * b : b;
             }
             // Descent (seed-math §3): p ← p − lr·g
-            p[k] = p[k] - lr * d;
+            const T p_new = p[k] - lr * d;
+            p[k] = finite ? p_new : p[k];
         }
+        return nonfinite != 0;
     }
 };
 
@@ -95,11 +104,9 @@ void SGD<T>::update(std::size_t i, Tensor<T>& value, const Tensor<T>& grad, std:
     }
     SgdKernel<T> kernel{value.data(), grad.data(), buf, lr, wd, mu, one_minus_dampening, first, nesterov};
     const std::size_t n = value.size();
-    const std::size_t bad = detail::update_finite_blocks(kernel.g, n, [&](std::size_t begin, std::size_t end) {
-        if (momentum)
-            decay ? kernel.template run<true, true>(begin, end) : kernel.template run<false, true>(begin, end);
-        else
-            decay ? kernel.template run<true, false>(begin, end) : kernel.template run<false, false>(begin, end);
+    const std::size_t bad = detail::update_where_finite(kernel.g, n, [&](std::size_t begin, std::size_t end) {
+        if (momentum) return decay ? kernel.template run<true, true>(begin, end) : kernel.template run<false, true>(begin, end);
+        return decay ? kernel.template run<true, false>(begin, end) : kernel.template run<false, false>(begin, end);
     });
     if (bad < n) this->throw_nonfinite(i, bad, kernel.g[bad]);
 }

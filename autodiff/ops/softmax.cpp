@@ -10,8 +10,22 @@ namespace {
 
 // log Σ_j exp(x_j), computed as m + log Σ exp(x_j − m) with m = max_j x_j so nothing overflows.
 template <class T>
+T row_max(const T* x, std::size_t w) {
+    // Eight independent running maxima: one dependent chain of compares would wait on each other.
+    T acc[8];
+    std::fill(acc, acc + 8, x[0]);
+    std::size_t j = 0;
+    for (; j + 8 <= w; j += 8)
+        for (std::size_t l = 0; l < 8; ++l) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+    T m = acc[0];
+    for (std::size_t l = 1; l < 8; ++l) m = acc[l] > m ? acc[l] : m;
+    for (; j < w; ++j) m = x[j] > m ? x[j] : m;
+    return m;
+}
+
+template <class T>
 T log_sum_exp(const T* x, std::size_t w) {
-    const T m = *std::max_element(x, x + w);
+    const T m = row_max(x, w);
     T s = 0;
     for (std::size_t j = 0; j < w; ++j) s += std::exp(x[j] - m);
     return m + std::log(s);

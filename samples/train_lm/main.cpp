@@ -8,6 +8,7 @@
 #include <iostream>
 #include <unistd.h>
 
+#include "autodiff/threads.hpp"
 #include "trainer.hpp"
 
 namespace {
@@ -24,6 +25,8 @@ train_lm::Corpus load_corpus(const std::string& data) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // OpenMP threads must sleep, not spin, between loops, or they steal the cores OpenBLAS's GEMMs need.
+    tapegrad::reexec_with_passive_openmp_wait(argv);
     CLI::App app{"train_lm: a character-level language model trained with tapegrad"};
     train_lm::TrainOptions opt;
     std::string data;
@@ -37,7 +40,7 @@ int main(int argc, char** argv) {
     app.add_option("--warmup", opt.warmup, "linear warm-up steps")->capture_default_str()->check(CLI::NonNegativeNumber);
     app.add_option("--clip", opt.clip, "gradient-norm clip, 0 for none")->capture_default_str()->check(CLI::NonNegativeNumber);
     app.add_option("--seed", opt.seed, "random seed (initialisation, batches, sampling)")->capture_default_str();
-    app.add_option("--threads", opt.threads, "BLAS threads (0: OpenBLAS's default)")->capture_default_str()->check(CLI::Range(0, 256));
+    app.add_option("--threads", opt.threads, "threads for the GEMMs (OpenBLAS) and the other loops (OpenMP); 0: their defaults, one per core")->capture_default_str()->check(CLI::Range(0, 256));
     app.add_option("--eval-every", opt.eval_every, "steps between validation estimates")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--checkpoint-every", opt.checkpoint_every, "steps between checkpoints")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--out", opt.out_dir, "output directory (checkpoint, train_log.csv, loss.png)")->capture_default_str();
