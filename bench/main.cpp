@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
     std::printf("  peak heap      %10.1f MiB, theory %.1f MiB (%.3fx)\n", double(peak_bytes) / 1048576.0,
                 double(theory_bytes) / 1048576.0, double(peak_bytes) / double(theory_bytes));
     if (json) {
-        nlohmann::json j = {{"size", size.name},        {"threads", threads},         {"step_ms", step_ms},
+        nlohmann::ordered_json j = {{"size", size.name},        {"threads", threads},         {"step_ms", step_ms},
                             {"floor_ms", floor_ms},     {"ratio", ratio},             {"gflops", gflops},
                             {"node_overhead_us", overhead}, {"allocs_per_step", allocs_per_step},
                             {"peak_bytes", peak_bytes}, {"theory_bytes", theory_bytes}};

@@ -5,7 +5,7 @@
 
 Prints one JSON object: size, threads, step_ms (median of R steps after warm-up). Set OPENBLAS_NUM_THREADS
 as well as --threads: Debian's torch runs its GEMMs on OpenBLAS, whose pool torch.set_num_threads does not
-size. bench/compare_pytorch.py runs this next to tapegrad_bench and prints the ratio.
+size. bench/report.py runs this next to tapegrad_bench and prints the ratios.
 """
 import argparse
 import json
