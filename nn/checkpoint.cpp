@@ -34,7 +34,8 @@ void load_module_state(Module<T>& model, const StateDict<T>& state, const std::s
             throw CheckpointError(origin + ": parameter '" + p.name + "' is " + shape_str(shape_of(it->second)) +
                                   " in the checkpoint but " + shape_str(p.var.shape()) + " in the model");
     }
-    for (const auto& [name, tensor] : state.tensors) {
+    for (const auto& entry : state.tensors) {
+        const std::string& name = entry.first;  // not a structured binding: clang 14 cannot capture those
         const bool known = std::any_of(params.begin(), params.end(), [&](const auto& p) { return p.name == name; });
         if (!known) throw CheckpointError(origin + ": tensor '" + name + "' is not a parameter of the model (the checkpoint is of a different model?)");
     }
