@@ -15,6 +15,21 @@ namespace {
 
 const char* const kLayerNames = "embed, context, linear, relu, gelu, tanh, sigmoid, layernorm, dropout";
 
+// The most parameters (or activation columns) one layer may have: 2^28 floats are 1 GiB. A spec is
+// untrusted text; an absurd width must be a SpecError before anything is allocated, not std::bad_alloc
+// or a product that wraps around.
+constexpr std::size_t kMaxLayerElements = std::size_t(1) << 28;
+
+// a × b, or SpecError naming the layer when it exceeds kMaxLayerElements (checked without overflow).
+std::size_t checked_product(std::size_t a, std::size_t b, const std::string& layer, std::size_t column,
+                            const std::string& token, const char* what) {
+    if (b != 0 && a > kMaxLayerElements / b)
+        throw SpecError(column, token,
+                        layer + " is too large: " + std::to_string(a) + " x " + std::to_string(b) + " " + what +
+                            ", the limit is " + std::to_string(kMaxLayerElements));
+    return a * b;
+}
+
 struct Token {
     enum Kind { word, punct, end } kind;
     std::string text;
@@ -179,11 +194,13 @@ std::shared_ptr<Sequential<T>> build_model(const std::string& spec, std::size_t 
         if (L.name == "embed") {
             args.allow(1, {});
             width = args.size(0, "embed's width d");
+            checked_product(vocab, width, "embed", L.column, L.name, "parameters");
             model->push_back(std::make_shared<Embedding<T>>(tape, vocab, width, gen));
         } else if (L.name == "context") {
             args.allow(2, {});
             const std::size_t k = args.size(0, "context's number of tokens k"), d = args.size(1, "context's width d");
-            width = k * d;
+            width = checked_product(k, d, "context", L.column, L.name, "columns");
+            checked_product(vocab + 1, d, "context", L.column, L.name, "parameters");
             model->push_back(std::make_shared<ContextEmbedding<T>>(tape, vocab, k, d, gen));
         } else if (L.name == "linear") {
             args.allow(2, {"bias"});
@@ -196,6 +213,7 @@ std::shared_ptr<Sequential<T>> build_model(const std::string& spec, std::size_t 
                                     "linear's input width " + std::to_string(in) + " does not chain with the previous width " +
                                         std::to_string(width));
             }
+            checked_product(width + 1, out, "linear", L.column, L.name, "parameters");
             const SpecArg* bias = args.named("bias");
             model->push_back(std::make_shared<Linear<T>>(tape, width, out, gen, bias ? args.flag(*bias) : true));
             width = out;

@@ -70,3 +70,28 @@ TEST_CASE("each kind of bad spec names its position, token and expectation", "[n
     CHECK(e.column == 3);
     CHECK(e.token == "x");
 }
+
+// Found while writing fuzz/fuzz_spec: an absurd width reached the allocator (std::bad_alloc, or an
+// out-of-memory kill), and context(k, d) could wrap k·d around. Both are SpecErrors now, raised before the
+// layer is allocated.
+TEST_CASE("absurd widths are rejected before anything is allocated", "[nn][spec][errors][fuzz]") {
+    Tape<float> tape;
+    Generator gen(1);
+    auto error_of = [&](const std::string& spec, std::size_t vocab = 10) -> std::string {
+        try {
+            build_model<float>(spec, vocab, tape, gen);
+        } catch (const SpecError& e) {
+            return e.what();
+        }
+        return "no error";
+    };
+    CHECK(error_of("embed(99999999999) linear(vocab)") ==
+          "spec: column 1, 'embed': embed is too large: 10 x 99999999999 parameters, the limit is 268435456");
+    CHECK(error_of("embed(8) linear(4000000000) linear(vocab)") ==
+          "spec: column 10, 'linear': linear is too large: 9 x 4000000000 parameters, the limit is 268435456");
+    // k·d = 2^64 would wrap around to 0 in size_t
+    CHECK(error_of("context(4294967296, 4294967296) linear(vocab)") ==
+          "spec: column 1, 'context': context is too large: 4294967296 x 4294967296 columns, the limit is 268435456");
+    CHECK(error_of("context(2, 3) linear(200000000) linear(vocab)") ==
+          "spec: column 15, 'linear': linear is too large: 7 x 200000000 parameters, the limit is 268435456");
+}
