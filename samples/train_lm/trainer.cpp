@@ -214,6 +214,13 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
     } else {
         model = build_model<float>(resolve_spec(opt.model, vocab, opt.context), vocab, tape, gen);
     }
+    // Batches are drawn with replacement, but a batch larger than the data it is drawn from is a mistake
+    // (a typo, or the wrong --data), not a useful setting.
+    if (opt.batch > corpus.train.size() - 1)
+        throw std::runtime_error(std::string("--batch ").append(std::to_string(opt.batch))
+                                     .append(" is larger than the training data (")
+                                     .append(std::to_string(corpus.train.size() - 1))
+                                     .append(" positions); use a smaller batch or more data"));
     const std::size_t k = model->context_size();
     Adam<float> adam(model->named_parameters(), {.lr = opt.lr});
     WarmupCosineLR schedule(opt.lr, std::min(opt.warmup, opt.steps), opt.steps, opt.lr * opt.min_lr_ratio);
