@@ -73,7 +73,7 @@ TEST_CASE("each kind of bad spec names its position, token and expectation", "[n
 
 // Found while writing fuzz/fuzz_spec: an absurd width reached the allocator (std::bad_alloc, or an
 // out-of-memory kill), and context(k, d) could wrap k·d around. Both are SpecErrors now, raised before the
-// layer is allocated.
+// layer is allocated: a model built from a spec has at most 2^28 parameters in all.
 TEST_CASE("absurd widths are rejected before anything is allocated", "[nn][spec][errors][fuzz]") {
     Tape<float> tape;
     Generator gen(1);
@@ -86,12 +86,21 @@ TEST_CASE("absurd widths are rejected before anything is allocated", "[nn][spec]
         return "no error";
     };
     CHECK(error_of("embed(99999999999) linear(vocab)") ==
-          "spec: column 1, 'embed': embed is too large: 10 x 99999999999 parameters, the limit is 268435456");
+          "spec: column 1, 'embed': embed is too large: 10 x 99999999999 parameters, more than the 268435456 left of "
+          "the limit of 268435456");
+    // embed(8) used 80 of the budget
     CHECK(error_of("embed(8) linear(4000000000) linear(vocab)") ==
-          "spec: column 10, 'linear': linear is too large: 9 x 4000000000 parameters, the limit is 268435456");
+          "spec: column 10, 'linear': linear is too large: 9 x 4000000000 parameters, more than the 268435376 left of "
+          "the limit of 268435456");
     // k·d = 2^64 would wrap around to 0 in size_t
     CHECK(error_of("context(4294967296, 4294967296) linear(vocab)") ==
-          "spec: column 1, 'context': context is too large: 4294967296 x 4294967296 columns, the limit is 268435456");
-    CHECK(error_of("context(2, 3) linear(200000000) linear(vocab)") ==
-          "spec: column 15, 'linear': linear is too large: 7 x 200000000 parameters, the limit is 268435456");
+          "spec: column 1, 'context': context is too large: 4294967296 x 4294967296 columns, more than the 268435456 "
+          "left of the limit of 268435456");
+    // each layer fits on its own, the model does not
+    CHECK_THAT(error_of("embed(8) linear(16000) linear(16000, 16000) linear(16000) linear(vocab)"),
+               Catch::Matchers::StartsWith("spec: column 45, 'linear': linear is too large: 16001 x 16000 parameters"));
+    CHECK(error_of("embed(8) linear(vocab)", std::size_t(-1)) ==
+          "spec: column 1, 'embed': a vocabulary of 18446744073709551615 symbols is too large; the limit is 268435456");
+    CHECK(error_of("context(2, 3) linear(200000000) linear(vocab)") != "no error");
+    CHECK(tape.num_parameters() == 0);  // every spec above was rejected before its first layer was built
 }
