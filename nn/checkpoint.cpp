@@ -1,6 +1,7 @@
 #include "nn/checkpoint.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include "nn/spec.hpp"
 
@@ -85,14 +86,19 @@ std::shared_ptr<Sequential<T>> load_model(const std::filesystem::path& path, Tap
     const auto vocab = file.metadata.find(kModelPrefix + "vocab");
     if (spec == file.metadata.end() || vocab == file.metadata.end())
         throw CheckpointError(path.string() + ": holds no model spec (the model was not built from a spec); load it into a model with load_checkpoint");
+    // The whole string must be a decimal count: std::stoul would take "-1" as 2^64 - 1 and "12x" as 12.
     std::size_t v = 0;
-    try {
-        v = std::stoul(vocab->second);
-    } catch (const std::exception&) {
-        throw CheckpointError(path.string() + ": metadata model.vocab is '" + vocab->second + "', not a number");
-    }
+    const std::string& text = vocab->second;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v == 0)
+        throw CheckpointError(path.string() + ": metadata model.vocab is '" + text + "', not a positive integer");
     Generator gen(0);  // initial values are overwritten by the checkpoint
-    auto model = build_model<T>(spec->second, v, tape, gen);
+    std::shared_ptr<Sequential<T>> model;
+    try {
+        model = build_model<T>(spec->second, v, tape, gen);
+    } catch (const SpecError& e) {
+        throw CheckpointError(path.string() + ": metadata model.spec does not build a model: " + e.what());
+    }
     load_checkpoint(path, *model);
     return model;
 }
