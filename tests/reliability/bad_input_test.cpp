@@ -88,6 +88,24 @@ fs::path valid_checkpoint() {
     return path;
 }
 
+// A copy of a float checkpoint with one metadata value replaced, saved as `name`.
+fs::path with_metadata(const fs::path& source, const std::string& key, const std::string& value, const std::string& name) {
+    const SafetensorsFile file = load_safetensors(source);
+    SafetensorsWriter writer;
+    writer.metadata = file.metadata;
+    writer.metadata[key] = value;
+    for (const auto& entry : file.tensors) writer.add(entry.name, entry.to_tensor<float>());
+    const fs::path p = scratch_dir() / name;
+    writer.save(p);
+    return p;
+}
+
+// Rebuilds the model a checkpoint file describes.
+void rebuild_from(const fs::path& file) {
+    Tape<float> tape;
+    load_model<float>(file, tape);
+}
+
 // Loads a checkpoint file into a fresh float model of `spec`.
 void load_into(const fs::path& file, const std::string& spec = kSpec) {
     Tape<float> tape;
@@ -275,6 +293,15 @@ std::vector<Row> api_rows() {
         {"checkpoint: another model",
          [] { load_into(valid_checkpoint<T>(), "embed(6) linear(vocab)"); },
          expect<CheckpointError>("in the checkpoint but")},
+        {"checkpoint: negative vocabulary in its metadata",
+         [] { rebuild_from(with_metadata(valid_checkpoint<T>(), "model.vocab", "-1", "neg_vocab.safetensors")); },
+         expect<CheckpointError>("model.vocab is '-1', not a positive integer")},
+        {"checkpoint: malformed spec in its metadata",
+         [] { rebuild_from(with_metadata(valid_checkpoint<T>(), "model.spec", "embed(4) linear(", "bad_spec.safetensors")); },
+         expect<CheckpointError>("model.spec does not build a model")},
+        {"checkpoint: not a tapegrad checkpoint (format metadata)",
+         [] { load_into(with_metadata(valid_checkpoint<T>(), "format", "something-else", "format.safetensors")); },
+         expect<CheckpointError>("not a tapegrad checkpoint")},
         {"checkpoint: not a file at all (a directory)",
          [] { load_into(scratch_dir()); },
          expect<CheckpointError>("cannot read")},
@@ -331,6 +358,12 @@ std::vector<Row> cli_rows() {
                           .append(" --steps 3 --resume ").append(quoted(lm_checkpoint())));
          },
          fails("another vocabulary")},
+        {"cli: resume a checkpoint whose step is not a number",
+         [] { train_lm(tiny_run().append(" --resume ").append(quoted(with_metadata(lm_checkpoint(), "train.step", "12x", "step.safetensors")))); },
+         fails("metadata 'train.step' is '12x'")},
+        {"cli: resume a checkpoint whose batch is zero",
+         [] { train_lm(tiny_run().append(" --resume ").append(quoted(with_metadata(lm_checkpoint(), "train.batch", "0", "batch0.safetensors")))); },
+         fails("metadata 'train.batch' is '0'")},
         {"cli: resume a F64 checkpoint", [] { train_lm(tiny_run().append(" --resume ").append(quoted(valid_checkpoint<double>()))); },
          fails("F64")},
         {"cli: malformed --model spec", [] { train_lm(tiny_run("embed(4) linear(vocab")); },
