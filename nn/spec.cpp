@@ -176,88 +176,99 @@ struct Args {
     }
 };
 
-}  // namespace
-
+// Walks the layers of a spec: checks each one (SpecError), charges its parameters to the budget and, when
+// `model` is given, appends the layer to it (initialised from `gen`). Returns the parameter count.
+// build_model walks twice, first without a model, so that every SpecError (sizes included) is raised
+// before anything is allocated.
 template <class T>
-std::shared_ptr<Sequential<T>> build_model(const std::string& spec, std::size_t vocab, Tape<T>& tape, Generator& gen) {
-    const std::vector<LayerSpec> layers = parse_spec(spec);
+std::size_t walk_layers(const std::vector<LayerSpec>& layers, std::size_t vocab, Sequential<T>* model, Generator* gen) {
     if (vocab == 0) throw SpecError(1, layers[0].name, "missing vocabulary: a language model needs the vocabulary size");
     if (vocab > kMaxElements)
         throw SpecError(1, layers[0].name, std::string("a vocabulary of ").append(std::to_string(vocab))
                                                .append(" symbols is too large; the limit is ").append(std::to_string(kMaxElements)));
-    // Two passes over the layers: the first only checks, so that every SpecError (sizes included) is raised
-    // before anything is allocated; the second builds.
-    std::shared_ptr<Sequential<T>> model;
-    std::size_t width = 0;  // width of the current activations; 0 before the input layer
-    std::size_t left = 0;   // parameters the remaining layers may still have
+    const bool build = model != nullptr;
+    Tape<T>* tape = build ? &model->tape() : nullptr;
+    std::size_t width = 0;            // width of the current activations; 0 before the input layer
+    std::size_t left = kMaxElements;  // parameters the remaining layers may still have
     auto charge = [&](std::size_t a, std::size_t b, const LayerSpec& layer) { left -= checked_product(a, b, left, layer, "parameters"); };
-    for (const bool build : {false, true}) {
-        if (build) model = std::make_shared<Sequential<T>>(tape);
-        width = 0;
-        left = kMaxElements;
-        for (std::size_t i = 0; i < layers.size(); ++i) {
-            const LayerSpec& L = layers[i];
-            const Args args{L, vocab};
-            const bool input_layer = L.name == "embed" || L.name == "context";
-            if (i == 0 && !input_layer)
-                throw SpecError(L.column, L.name, "a language model starts with embed(d) or context(k, d)");
-            if (i > 0 && input_layer)
-                throw SpecError(L.column, L.name, L.name + " must be the first layer");
-            if (L.name == "embed") {
-                args.allow(1, {});
-                width = args.size(0, "embed's width d");
-                charge(vocab, width, L);
-                if (build) model->push_back(std::make_shared<Embedding<T>>(tape, vocab, width, gen));
-            } else if (L.name == "context") {
-                args.allow(2, {});
-                const std::size_t k = args.size(0, "context's number of tokens k"), d = args.size(1, "context's width d");
-                width = checked_product(k, d, kMaxElements, L, "columns");
-                charge(vocab + 1, d, L);
-                if (build) model->push_back(std::make_shared<ContextEmbedding<T>>(tape, vocab, k, d, gen));
-            } else if (L.name == "linear") {
-                args.allow(2, {"bias"});
-                std::size_t out = args.size(0, "linear's output width");
-                if (args.positional(1)) {  // linear(in, out): the input width is stated and must chain
-                    const std::size_t in = out;
-                    out = args.size(1, "linear's output width");
-                    if (in != width)
-                        throw SpecError(args.positional(0)->column, args.positional(0)->value,
-                                        "linear's input width " + std::to_string(in) + " does not chain with the previous width " +
-                                            std::to_string(width));
-                }
-                charge(width + 1, out, L);
-                const SpecArg* bias = args.named("bias");
-                if (build) model->push_back(std::make_shared<Linear<T>>(tape, width, out, gen, bias ? args.flag(*bias) : true));
-                width = out;
-            } else if (L.name == "relu" || L.name == "gelu" || L.name == "tanh" || L.name == "sigmoid") {
-                args.allow(0, {});
-                if (build && L.name == "relu") model->push_back(std::make_shared<ReLU<T>>(tape));
-                if (build && L.name == "gelu") model->push_back(std::make_shared<GELU<T>>(tape));
-                if (build && L.name == "tanh") model->push_back(std::make_shared<Tanh<T>>(tape));
-                if (build && L.name == "sigmoid") model->push_back(std::make_shared<Sigmoid<T>>(tape));
-            } else if (L.name == "layernorm") {
-                args.allow(0, {"eps"});
-                const SpecArg* eps = args.named("eps");
-                const double e = eps ? args.number(*eps, "eps") : 1e-5;
-                if (!(e > 0)) throw SpecError(eps->column, eps->value, "eps must be positive");
-                charge(2, width, L);  // gain and shift
-                if (build) model->push_back(std::make_shared<LayerNorm<T>>(tape, width, e));
-            } else if (L.name == "dropout") {
-                args.allow(1, {});
-                const SpecArg* p = args.positional(0);
-                if (!p) throw SpecError(L.column, L.name, "missing the drop probability; expected dropout(p)");
-                const double prob = args.number(*p, "dropout's probability");
-                if (!(prob >= 0 && prob < 1)) throw SpecError(p->column, p->value, "dropout's probability must be in [0, 1)");
-                if (build) model->push_back(std::make_shared<Dropout<T>>(tape, prob, gen.next()));
-            } else {
-                throw SpecError(L.column, L.name, std::string("unknown layer; expected one of ") + kLayerNames);
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        const LayerSpec& L = layers[i];
+        const Args args{L, vocab};
+        const bool input_layer = L.name == "embed" || L.name == "context";
+        if (i == 0 && !input_layer)
+            throw SpecError(L.column, L.name, "a language model starts with embed(d) or context(k, d)");
+        if (i > 0 && input_layer)
+            throw SpecError(L.column, L.name, L.name + " must be the first layer");
+        if (L.name == "embed") {
+            args.allow(1, {});
+            width = args.size(0, "embed's width d");
+            charge(vocab, width, L);
+            if (build) model->push_back(std::make_shared<Embedding<T>>(*tape, vocab, width, *gen));
+        } else if (L.name == "context") {
+            args.allow(2, {});
+            const std::size_t k = args.size(0, "context's number of tokens k"), d = args.size(1, "context's width d");
+            width = checked_product(k, d, kMaxElements, L, "columns");
+            charge(vocab + 1, d, L);
+            if (build) model->push_back(std::make_shared<ContextEmbedding<T>>(*tape, vocab, k, d, *gen));
+        } else if (L.name == "linear") {
+            args.allow(2, {"bias"});
+            std::size_t out = args.size(0, "linear's output width");
+            if (args.positional(1)) {  // linear(in, out): the input width is stated and must chain
+                const std::size_t in = out;
+                out = args.size(1, "linear's output width");
+                if (in != width)
+                    throw SpecError(args.positional(0)->column, args.positional(0)->value,
+                                    "linear's input width " + std::to_string(in) + " does not chain with the previous width " +
+                                        std::to_string(width));
             }
+            const SpecArg* bias = args.named("bias");
+            const bool with_bias = bias ? args.flag(*bias) : true;
+            charge(width + (with_bias ? 1 : 0), out, L);
+            if (build) model->push_back(std::make_shared<Linear<T>>(*tape, width, out, *gen, with_bias));
+            width = out;
+        } else if (L.name == "relu" || L.name == "gelu" || L.name == "tanh" || L.name == "sigmoid") {
+            args.allow(0, {});
+            if (build && L.name == "relu") model->push_back(std::make_shared<ReLU<T>>(*tape));
+            if (build && L.name == "gelu") model->push_back(std::make_shared<GELU<T>>(*tape));
+            if (build && L.name == "tanh") model->push_back(std::make_shared<Tanh<T>>(*tape));
+            if (build && L.name == "sigmoid") model->push_back(std::make_shared<Sigmoid<T>>(*tape));
+        } else if (L.name == "layernorm") {
+            args.allow(0, {"eps"});
+            const SpecArg* eps = args.named("eps");
+            const double e = eps ? args.number(*eps, "eps") : 1e-5;
+            if (!(e > 0)) throw SpecError(eps->column, eps->value, "eps must be positive");
+            charge(2, width, L);  // gain and shift
+            if (build) model->push_back(std::make_shared<LayerNorm<T>>(*tape, width, e));
+        } else if (L.name == "dropout") {
+            args.allow(1, {});
+            const SpecArg* p = args.positional(0);
+            if (!p) throw SpecError(L.column, L.name, "missing the drop probability; expected dropout(p)");
+            const double prob = args.number(*p, "dropout's probability");
+            if (!(prob >= 0 && prob < 1)) throw SpecError(p->column, p->value, "dropout's probability must be in [0, 1)");
+            if (build) model->push_back(std::make_shared<Dropout<T>>(*tape, prob, gen->next()));
+        } else {
+            throw SpecError(L.column, L.name, std::string("unknown layer; expected one of ") + kLayerNames);
         }
     }
     if (width != vocab)
         throw SpecError(layers.back().column, layers.back().name,
                         "the model ends with width " + std::to_string(width) + ", but a language model must end with the vocabulary size " +
                             std::to_string(vocab) + " (add linear(vocab))");
+    return kMaxElements - left;
+}
+
+}  // namespace
+
+std::size_t spec_parameter_count(const std::string& spec, std::size_t vocab) {
+    return walk_layers<float>(parse_spec(spec), vocab, nullptr, nullptr);
+}
+
+template <class T>
+std::shared_ptr<Sequential<T>> build_model(const std::string& spec, std::size_t vocab, Tape<T>& tape, Generator& gen) {
+    const std::vector<LayerSpec> layers = parse_spec(spec);
+    walk_layers<T>(layers, vocab, nullptr, nullptr);  // every check first, nothing allocated
+    auto model = std::make_shared<Sequential<T>>(tape);
+    walk_layers<T>(layers, vocab, model.get(), &gen);
     model->set_spec(spec, vocab);
     return model;
 }

@@ -104,3 +104,15 @@ TEST_CASE("absurd widths are rejected before anything is allocated", "[nn][spec]
     CHECK(error_of("context(2, 3) linear(200000000) linear(vocab)") != "no error");
     CHECK(tape.num_parameters() == 0);  // every spec above was rejected before its first layer was built
 }
+
+TEST_CASE("spec_parameter_count is the built model's parameter count, without building it", "[nn][spec]") {
+    for (const char* spec : {"embed(4) linear(vocab)", "embed(3) linear(5, bias=false) linear(3, bias=false) linear(vocab, bias=false)",
+                             "context(4, 8) linear(32, 64) tanh dropout(0.1) layernorm(eps=1e-6) relu sigmoid linear(vocab)",
+                             "context(2, 3) linear(8) gelu layernorm linear(vocab)"}) {
+        INFO(spec);
+        Tape<float> tape;
+        Generator gen(1);
+        CHECK(spec_parameter_count(spec, 10) == build_model<float>(spec, 10, tape, gen)->parameter_count());
+    }
+    CHECK_THROWS_AS(spec_parameter_count("embed(4) linear(7)", 10), SpecError);
+}
