@@ -92,13 +92,23 @@ std::shared_ptr<Sequential<T>> load_model(const std::filesystem::path& path, Tap
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (ec != std::errc() || end != text.data() + text.size() || v == 0)
         throw CheckpointError(path.string() + ": metadata model.vocab is '" + text + "', not a positive integer");
-    Generator gen(0);  // initial values are overwritten by the checkpoint
-    std::shared_ptr<Sequential<T>> model;
+    // The spec is checked, and its size compared with the tensors the file holds, before the model is
+    // allocated: a 1 KB file must not make us allocate a huge model (fuzz/fuzz_checkpoint flagged a 256 MB
+    // allocation for fuzz/corpus/checkpoint/huge_spec.safetensors, 1.2 KB declaring embed(8000) linear(vocab)).
+    std::size_t declared = 0;
     try {
-        model = build_model<T>(spec->second, v, tape, gen);
+        declared = spec_parameter_count(spec->second, v);
     } catch (const SpecError& e) {
         throw CheckpointError(path.string() + ": metadata model.spec does not build a model: " + e.what());
     }
+    std::size_t held = 0;
+    for (const auto& entry : file.tensors)
+        if (entry.name.starts_with(kModelPrefix)) held += entry.data.size() / dtype_size(entry.dtype);
+    if (held != declared)
+        throw CheckpointError(path.string() + ": metadata model.spec '" + spec->second + "' has " + std::to_string(declared) +
+                              " parameters, but the file holds " + std::to_string(held) + " under '" + kModelPrefix + "'");
+    Generator gen(0);  // initial values are overwritten by the checkpoint
+    auto model = build_model<T>(spec->second, v, tape, gen);
     load_checkpoint(path, *model);
     return model;
 }
