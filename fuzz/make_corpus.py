@@ -54,6 +54,41 @@ def safetensors_seeds():
     yield "not_json", struct.pack("<Q", 8) + b"{[}]:,\"\\"
 
 
+def checkpoint(spec="embed(2) linear(vocab)", vocab=3, d=2, extra_meta=None, with_adam=True):
+    """A train_lm-style checkpoint of spec (an embed(d) linear(vocab) model): parameters, Adam state,
+    schedule and train metadata, the key names of nn/checkpoint.hpp and optim/."""
+    meta = {"format": "tapegrad-checkpoint-1", "model.dtype": "F32", "model.spec": spec, "model.vocab": str(vocab),
+            "train.step": "2", "train.seed": "1", "train.batch": "4"}
+    shapes = [("0.weight", [vocab, d]), ("1.weight", [d, vocab]), ("1.bias", [1, vocab])]
+    tensors = [("model." + name, shape) for name, shape in shapes]
+    if with_adam:
+        meta.update({"optim.kind": "Adam", "optim.lr": "0.003", "optim.beta1": "0.9", "optim.beta2": "0.999",
+                     "optim.eps": "1e-08", "optim.weight_decay": "0", "optim.amsgrad": "false", "optim.step_count": "2"})
+        for name, shape in shapes:
+            meta["optim.step." + name] = "2"
+            tensors += [("optim.m." + name, shape), ("optim.v." + name, shape)]
+    meta.update(extra_meta or {})
+    header, data, offset = {"__metadata__": meta}, b"", 0
+    for i, (name, shape) in enumerate(tensors):
+        n = shape[0] * shape[1]
+        values = [0.25 * ((i + j) % 7) - 0.5 for j in range(n)]
+        if name.startswith("optim.v."):
+            values = [abs(v) for v in values]
+        header[name] = entry("F32", shape, offset, offset + 4 * n)
+        data += f32(*values)
+        offset += 4 * n
+    return image(header, data)
+
+
+def checkpoint_seeds():
+    yield "train_lm", checkpoint()
+    yield "model_only", checkpoint(with_adam=False)
+    yield "wrong_vocab", checkpoint(extra_meta={"model.vocab": "4"})
+    yield "huge_spec", checkpoint(extra_meta={"model.spec": "embed(8000) linear(vocab)", "model.vocab": "8000"})
+    yield "other_format", checkpoint(extra_meta={"format": "x"})
+    yield "bad_adam", checkpoint(extra_meta={"optim.beta1": "1.5"})
+
+
 SPECS = {
     "default": "context(8, 24) linear(384) tanh linear(vocab)",
     "seed": "embed(5) linear(5, bias=false) linear(5, bias=false) linear(vocab, bias=false)",
@@ -69,6 +104,10 @@ SPECS = {
 def main():
     st = HERE / "corpus" / "safetensors"
     sp = HERE / "corpus" / "spec"
+    ck = HERE / "corpus" / "checkpoint"
+    ck.mkdir(parents=True, exist_ok=True)
+    for name, data in checkpoint_seeds():
+        (ck / (name + ".safetensors")).write_bytes(data)
     st.mkdir(parents=True, exist_ok=True)
     sp.mkdir(parents=True, exist_ok=True)
     for name, data in safetensors_seeds():
