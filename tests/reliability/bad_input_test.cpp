@@ -58,6 +58,14 @@ fs::path scratch_dir() {
         fs::create_directories(p);
         return p;
     }();
+    // Removed at exit (destroyed before `dir`, which was constructed first).
+    static const struct Cleanup {
+        const fs::path& path;
+        ~Cleanup() {
+            std::error_code ec;
+            fs::remove_all(path, ec);
+        }
+    } cleanup{dir};
     return dir;
 }
 
