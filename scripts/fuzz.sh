@@ -4,7 +4,7 @@
 # in build-fuzz/ with clang. Each target starts from its seed corpus in fuzz/corpus/<name>/ (read only; new
 # inputs go to build-fuzz/work/<name>/).
 # Fails on any crash, sanitizer report, leak, timeout (> 10 s) or single allocation above 128 MB (inputs are
-# at most 4 KB; the spec target skips widths of four digits or more), leaving the input
+# at most 4 KB; the spec target builds models of at most 2^20 parameters), leaving the input
 # in build-fuzz/artifacts/. Prints the executions run per target and in total.
 set -euo pipefail
 cd "$(dirname "$0")/.."
