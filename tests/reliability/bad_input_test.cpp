@@ -171,9 +171,10 @@ fs::path lm_checkpoint() {
 }
 
 // A tiny training run on text_data(); the rows add what they make wrong.
-std::string tiny_run(const std::string& model = "embed(4) linear(vocab)", const std::string& batch = "4") {
-    return std::string("--data ").append(quoted(text_data())).append(" --model '").append(model).append("' --steps 2 --batch ")
-        .append(batch).append(" --sample-length 1 --out ").append(quoted(scratch_dir() / "run"));
+std::string tiny_run(const std::string& model = "embed(4) linear(vocab)", const std::string& batch = "4",
+                     const std::string& steps = "2") {
+    return std::string("--data ").append(quoted(text_data())).append(" --model '").append(model).append("' --steps ")
+        .append(steps).append(" --batch ").append(batch).append(" --sample-length 1 --out ").append(quoted(scratch_dir() / "run"));
 }
 
 // ── the rows ──────────────────────────────────────────────────────────────────────────────────────────
@@ -324,6 +325,8 @@ std::vector<Row> cli_rows() {
         {"cli: zero batch", [] { train_lm("--batch 0"); }, fails("--batch")},
         {"cli: NaN learning rate", [] { train_lm("--lr nan"); }, fails("lr = nan")},
         {"cli: negative learning rate", [] { train_lm("--lr -1"); }, fails("--lr")},
+        {"cli: a learning rate so large that training diverges to NaN",
+         [] { train_lm(tiny_run("embed(4) linear(vocab)", "8", "20").append(" --lr 1e30 --clip 0")); }, fails("Adam.step: gradient of parameter")},
         {"cli: zero temperature", [] { train_lm("--temperature 0"); }, fails("--temperature")},
         {"cli: batch larger than the data",
          [] { train_lm(tiny_run("embed(4) linear(vocab)", "100000")); }, fails("larger than")},
