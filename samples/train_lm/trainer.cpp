@@ -208,6 +208,9 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
         f.close();
         std::filesystem::remove(probe);
     }
+    // A run killed while saving leaves its temporary file; the checkpoint itself is the previous one, intact.
+    for (const auto& stale : remove_stale_temporaries(opt.out_dir / "checkpoint.safetensors"))
+        out << "removed " << stale.string() << ", a checkpoint half-written by a killed run\n";
 
     Tape<float> tape;
     Generator gen(opt.seed);
