@@ -8,7 +8,8 @@ usage: crash_resume_test.py TRAIN_LM WORK_DIR [--kills N] [--seed S]
    killed with SIGKILL, again and again: half of the kills at a random moment of the run, half right
    after a temporary checkpoint file "checkpoint.safetensors.tmp.*" appears, i.e. while a checkpoint is
    being written. After every kill the checkpoint on disk must load (`train_lm generate` reads it).
-3. The last start runs to the end; its checkpoint must be bitwise identical to the reference's.
+3. The last start runs to the end; its checkpoint must be bitwise identical to the reference's, and no
+   temporary file of a killed save may be left (train_lm removes those of dead processes when it starts).
 """
 import argparse
 import os
@@ -122,6 +123,9 @@ def main():
     _, err = proc.communicate()
     if proc.returncode != 0:
         sys.exit("crash_resume: FAIL: the last resume exited with %d: %s" % (proc.returncode, err.decode()))
+    leftovers = [n for n in os.listdir(out) if n.startswith("checkpoint.safetensors.tmp.")]
+    if leftovers:
+        sys.exit("crash_resume: FAIL: temporary files of killed saves were not cleaned up: %s" % leftovers)
     final = common.checkpoint_bytes(out)
     diff = common.first_difference(final, reference)
     if diff is not None:
