@@ -6,6 +6,7 @@
 // an allocation above -malloc_limit_mb (a tiny file declaring a huge model) a finding.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <string>
 #include <unistd.h>
@@ -17,6 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     using namespace tapegrad;
     static const std::string path = std::string("/tmp/fuzz_checkpoint.").append(std::to_string(::getpid())).append(".safetensors");
     std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data), std::streamsize(size));
+    struct Remove {
+        ~Remove() { std::remove(path.c_str()); }
+    } remove_at_exit;
 
     Tape<float> tape;
     std::shared_ptr<Sequential<float>> model;
