@@ -1,6 +1,7 @@
 #include "nn/checkpoint.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include "nn/spec.hpp"
 
@@ -34,7 +35,8 @@ void load_module_state(Module<T>& model, const StateDict<T>& state, const std::s
             throw CheckpointError(origin + ": parameter '" + p.name + "' is " + shape_str(shape_of(it->second)) +
                                   " in the checkpoint but " + shape_str(p.var.shape()) + " in the model");
     }
-    for (const auto& [name, tensor] : state.tensors) {
+    for (const auto& entry : state.tensors) {
+        const std::string& name = entry.first;  // not a structured binding: clang 14 cannot capture those
         const bool known = std::any_of(params.begin(), params.end(), [&](const auto& p) { return p.name == name; });
         if (!known) throw CheckpointError(origin + ": tensor '" + name + "' is not a parameter of the model (the checkpoint is of a different model?)");
     }
@@ -84,12 +86,27 @@ std::shared_ptr<Sequential<T>> load_model(const std::filesystem::path& path, Tap
     const auto vocab = file.metadata.find(kModelPrefix + "vocab");
     if (spec == file.metadata.end() || vocab == file.metadata.end())
         throw CheckpointError(path.string() + ": holds no model spec (the model was not built from a spec); load it into a model with load_checkpoint");
+    // The whole string must be a decimal count: std::stoul would take "-1" as 2^64 - 1 and "12x" as 12.
     std::size_t v = 0;
+    const std::string& text = vocab->second;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v == 0)
+        throw CheckpointError(path.string() + ": metadata model.vocab is '" + text + "', not a positive integer");
+    // The spec is checked, and its size compared with the tensors the file holds, before the model is
+    // allocated: a 1 KB file must not make us allocate a huge model (fuzz/fuzz_checkpoint flagged a 256 MB
+    // allocation for fuzz/corpus/checkpoint/huge_spec.safetensors, 1.2 KB declaring embed(8000) linear(vocab)).
+    std::size_t declared = 0;
     try {
-        v = std::stoul(vocab->second);
-    } catch (const std::exception&) {
-        throw CheckpointError(path.string() + ": metadata model.vocab is '" + vocab->second + "', not a number");
+        declared = spec_parameter_count(spec->second, v);
+    } catch (const SpecError& e) {
+        throw CheckpointError(path.string() + ": metadata model.spec does not build a model: " + e.what());
     }
+    std::size_t held = 0;
+    for (const auto& entry : file.tensors)
+        if (entry.name.starts_with(kModelPrefix)) held += entry.data.size() / dtype_size(entry.dtype);
+    if (held != declared)
+        throw CheckpointError(path.string() + ": metadata model.spec '" + spec->second + "' has " + std::to_string(declared) +
+                              " parameters, but the file holds " + std::to_string(held) + " under '" + kModelPrefix + "'");
     Generator gen(0);  // initial values are overwritten by the checkpoint
     auto model = build_model<T>(spec->second, v, tape, gen);
     load_checkpoint(path, *model);

@@ -49,6 +49,7 @@ template <CheckpointScalar T>
 SafetensorsFile load_checkpoint(const std::filesystem::path& path, Module<T>& model);
 
 // Rebuilds a model from a checkpoint alone (its stored spec and vocabulary) and loads its parameters.
+// CheckpointError when the file is not a checkpoint or its model.spec / model.vocab do not build a model.
 template <CheckpointScalar T>
 std::shared_ptr<Sequential<T>> load_model(const std::filesystem::path& path, Tape<T>& tape);
 

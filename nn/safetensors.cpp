@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <charconv>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <utility>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -342,6 +344,18 @@ void write_file_atomically(const std::filesystem::path& target, std::span<const 
     sync_directory(target, target.has_parent_path() ? target.parent_path() : std::filesystem::path("."));
 }
 
+// The pid in "<name>.tmp.<pid>.<n>", if `file` is a temporary file of a save of `name`.
+std::optional<pid_t> temporary_owner(const std::string& file, const std::string& name) {
+    const std::string prefix = name + ".tmp.";
+    if (!file.starts_with(prefix)) return std::nullopt;
+    const char* first = file.data() + prefix.size();
+    const char* last = file.data() + file.size();
+    pid_t pid = 0;
+    const auto [end, ec] = std::from_chars(first, last, pid);
+    if (ec != std::errc() || end == last || *end != '.' || pid <= 0) return std::nullopt;
+    return pid;
+}
+
 // ── file reading ──────────────────────────────────────────────────────────────────────────────────────────
 
 std::vector<std::byte> read_whole_file(const std::filesystem::path& path) {
@@ -498,6 +512,20 @@ std::vector<std::byte> SafetensorsWriter::to_bytes() const {
 
 void SafetensorsWriter::save(const std::filesystem::path& path) const {
     write_file_atomically(path, to_bytes());
+}
+
+std::vector<std::filesystem::path> remove_stale_temporaries(const std::filesystem::path& target) {
+    const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    const std::string name = target.filename().string();
+    std::vector<std::filesystem::path> removed;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const auto pid = temporary_owner(entry.path().filename().string(), name);
+        // kill(pid, 0) fails with ESRCH when no such process exists (EPERM means it does, owned by another user)
+        if (!pid || ::kill(*pid, 0) == 0 || errno != ESRCH) continue;
+        if (std::filesystem::remove(entry.path(), ec)) removed.push_back(entry.path());
+    }
+    return removed;
 }
 
 // ── reading ───────────────────────────────────────────────────────────────────────────────────────────────

@@ -100,6 +100,11 @@ private:
     std::vector<SafetensorsEntry> entries_;
 };
 
+// Removes the temporary files "<name>.tmp.<pid>.<n>" that saves of `target` left behind when their process
+// was killed mid-write (SIGKILL, power loss): those whose pid is no longer a running process. Temporary
+// files of live processes are left alone. Returns the paths removed; I/O errors are ignored (best effort).
+std::vector<std::filesystem::path> remove_stale_temporaries(const std::filesystem::path& target);
+
 // Reads and validates a whole file. Throws CheckpointError naming the path (and the OS error, for I/O).
 SafetensorsFile load_safetensors(const std::filesystem::path& path);
 

@@ -15,6 +15,22 @@ namespace {
 
 const char* const kLayerNames = "embed, context, linear, relu, gelu, tanh, sigmoid, layernorm, dropout";
 
+// The most parameters a model built from a spec may have in all, and the widest activation row: 2^28
+// floats are 1 GiB. A spec is untrusted text; an absurd width must be a SpecError before anything is
+// allocated, not std::bad_alloc or a product that wraps around.
+constexpr std::size_t kMaxElements = std::size_t(1) << 28;
+
+// a × b when it is at most `left`, else SpecError naming the layer (checked without overflow).
+std::size_t checked_product(std::size_t a, std::size_t b, std::size_t left, const LayerSpec& layer, const char* what) {
+    if (b != 0 && a > left / b)
+        throw SpecError(layer.column, layer.name,
+                        std::string(layer.name).append(" is too large: ").append(std::to_string(a)).append(" x ")
+                            .append(std::to_string(b)).append(" ").append(what).append(", more than the ")
+                            .append(std::to_string(left)).append(" left of the limit of ")
+                            .append(std::to_string(kMaxElements)));
+    return a * b;
+}
+
 struct Token {
     enum Kind { word, punct, end } kind;
     std::string text;
@@ -160,14 +176,21 @@ struct Args {
     }
 };
 
-}  // namespace
-
+// Walks the layers of a spec: checks each one (SpecError), charges its parameters to the budget and, when
+// `model` is given, appends the layer to it (initialised from `gen`). Returns the parameter count.
+// build_model walks twice, first without a model, so that every SpecError (sizes included) is raised
+// before anything is allocated.
 template <class T>
-std::shared_ptr<Sequential<T>> build_model(const std::string& spec, std::size_t vocab, Tape<T>& tape, Generator& gen) {
-    const std::vector<LayerSpec> layers = parse_spec(spec);
+std::size_t walk_layers(const std::vector<LayerSpec>& layers, std::size_t vocab, Sequential<T>* model, Generator* gen) {
     if (vocab == 0) throw SpecError(1, layers[0].name, "missing vocabulary: a language model needs the vocabulary size");
-    auto model = std::make_shared<Sequential<T>>(tape);
-    std::size_t width = 0;  // width of the current activations; 0 before the input layer
+    if (vocab > kMaxElements)
+        throw SpecError(1, layers[0].name, std::string("a vocabulary of ").append(std::to_string(vocab))
+                                               .append(" symbols is too large; the limit is ").append(std::to_string(kMaxElements)));
+    const bool build = model != nullptr;
+    Tape<T>* tape = build ? &model->tape() : nullptr;
+    std::size_t width = 0;            // width of the current activations; 0 before the input layer
+    std::size_t left = kMaxElements;  // parameters the remaining layers may still have
+    auto charge = [&](std::size_t a, std::size_t b, const LayerSpec& layer) { left -= checked_product(a, b, left, layer, "parameters"); };
     for (std::size_t i = 0; i < layers.size(); ++i) {
         const LayerSpec& L = layers[i];
         const Args args{L, vocab};
@@ -179,12 +202,14 @@ std::shared_ptr<Sequential<T>> build_model(const std::string& spec, std::size_t 
         if (L.name == "embed") {
             args.allow(1, {});
             width = args.size(0, "embed's width d");
-            model->push_back(std::make_shared<Embedding<T>>(tape, vocab, width, gen));
+            charge(vocab, width, L);
+            if (build) model->push_back(std::make_shared<Embedding<T>>(*tape, vocab, width, *gen));
         } else if (L.name == "context") {
             args.allow(2, {});
             const std::size_t k = args.size(0, "context's number of tokens k"), d = args.size(1, "context's width d");
-            width = k * d;
-            model->push_back(std::make_shared<ContextEmbedding<T>>(tape, vocab, k, d, gen));
+            width = checked_product(k, d, kMaxElements, L, "columns");
+            charge(vocab + 1, d, L);
+            if (build) model->push_back(std::make_shared<ContextEmbedding<T>>(*tape, vocab, k, d, *gen));
         } else if (L.name == "linear") {
             args.allow(2, {"bias"});
             std::size_t out = args.size(0, "linear's output width");
@@ -197,27 +222,30 @@ std::shared_ptr<Sequential<T>> build_model(const std::string& spec, std::size_t 
                                         std::to_string(width));
             }
             const SpecArg* bias = args.named("bias");
-            model->push_back(std::make_shared<Linear<T>>(tape, width, out, gen, bias ? args.flag(*bias) : true));
+            const bool with_bias = bias ? args.flag(*bias) : true;
+            charge(width + (with_bias ? 1 : 0), out, L);
+            if (build) model->push_back(std::make_shared<Linear<T>>(*tape, width, out, *gen, with_bias));
             width = out;
         } else if (L.name == "relu" || L.name == "gelu" || L.name == "tanh" || L.name == "sigmoid") {
             args.allow(0, {});
-            if (L.name == "relu") model->push_back(std::make_shared<ReLU<T>>(tape));
-            if (L.name == "gelu") model->push_back(std::make_shared<GELU<T>>(tape));
-            if (L.name == "tanh") model->push_back(std::make_shared<Tanh<T>>(tape));
-            if (L.name == "sigmoid") model->push_back(std::make_shared<Sigmoid<T>>(tape));
+            if (build && L.name == "relu") model->push_back(std::make_shared<ReLU<T>>(*tape));
+            if (build && L.name == "gelu") model->push_back(std::make_shared<GELU<T>>(*tape));
+            if (build && L.name == "tanh") model->push_back(std::make_shared<Tanh<T>>(*tape));
+            if (build && L.name == "sigmoid") model->push_back(std::make_shared<Sigmoid<T>>(*tape));
         } else if (L.name == "layernorm") {
             args.allow(0, {"eps"});
             const SpecArg* eps = args.named("eps");
             const double e = eps ? args.number(*eps, "eps") : 1e-5;
             if (!(e > 0)) throw SpecError(eps->column, eps->value, "eps must be positive");
-            model->push_back(std::make_shared<LayerNorm<T>>(tape, width, e));
+            charge(2, width, L);  // gain and shift
+            if (build) model->push_back(std::make_shared<LayerNorm<T>>(*tape, width, e));
         } else if (L.name == "dropout") {
             args.allow(1, {});
             const SpecArg* p = args.positional(0);
             if (!p) throw SpecError(L.column, L.name, "missing the drop probability; expected dropout(p)");
             const double prob = args.number(*p, "dropout's probability");
             if (!(prob >= 0 && prob < 1)) throw SpecError(p->column, p->value, "dropout's probability must be in [0, 1)");
-            model->push_back(std::make_shared<Dropout<T>>(tape, prob, gen.next()));
+            if (build) model->push_back(std::make_shared<Dropout<T>>(*tape, prob, gen->next()));
         } else {
             throw SpecError(L.column, L.name, std::string("unknown layer; expected one of ") + kLayerNames);
         }
@@ -226,6 +254,21 @@ std::shared_ptr<Sequential<T>> build_model(const std::string& spec, std::size_t 
         throw SpecError(layers.back().column, layers.back().name,
                         "the model ends with width " + std::to_string(width) + ", but a language model must end with the vocabulary size " +
                             std::to_string(vocab) + " (add linear(vocab))");
+    return kMaxElements - left;
+}
+
+}  // namespace
+
+std::size_t spec_parameter_count(const std::string& spec, std::size_t vocab) {
+    return walk_layers<float>(parse_spec(spec), vocab, nullptr, nullptr);
+}
+
+template <class T>
+std::shared_ptr<Sequential<T>> build_model(const std::string& spec, std::size_t vocab, Tape<T>& tape, Generator& gen) {
+    const std::vector<LayerSpec> layers = parse_spec(spec);
+    walk_layers<T>(layers, vocab, nullptr, nullptr);  // every check first, nothing allocated
+    auto model = std::make_shared<Sequential<T>>(tape);
+    walk_layers<T>(layers, vocab, model.get(), &gen);
     model->set_spec(spec, vocab);
     return model;
 }

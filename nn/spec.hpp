@@ -50,7 +50,12 @@ struct LayerSpec {
 std::vector<LayerSpec> parse_spec(const std::string& spec);
 
 // Parses and builds the model on `tape`; SpecError for unknown layers, bad numbers, a missing vocabulary
-// (vocab = 0), dimensions that do not chain, or a model that does not end at the vocabulary.
+// (vocab = 0), dimensions that do not chain, a model that does not end at the vocabulary, or one of more than
+// 2^28 parameters (checked before any layer is allocated).
+// The number of parameters build_model(spec, vocab, ...) would create, found without allocating them;
+// SpecError as build_model. A model built from a spec has at most 2^28 parameters.
+std::size_t spec_parameter_count(const std::string& spec, std::size_t vocab);
+
 template <class T>
 std::shared_ptr<Sequential<T>> build_model(const std::string& spec, std::size_t vocab, Tape<T>& tape, Generator& gen);
 

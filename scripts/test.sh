@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README's test command: installs what is missing, then builds and runs every test through ctest, twice:
-# a plain Release build in build/ (with the consumer project) and an ASan+UBSan build in build-asan/.
+# a plain Release build in build/ (with the consumer project and the valgrind tests) and an ASan+UBSan build
+# in build-asan/; then fuzzes the safetensors reader and the spec parser for FUZZ_SECONDS (60) each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,3 +17,6 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_SANITIZE=ON
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure -j"$jobs")
+
+echo "== fuzzing (build-fuzz/): libFuzzer, clang, ${FUZZ_SECONDS:-60} s per target =="
+bash scripts/fuzz.sh

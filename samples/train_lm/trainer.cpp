@@ -1,10 +1,12 @@
 #include "trainer.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <ostream>
 #include <sstream>
 #include <stdexcept>
@@ -40,6 +42,20 @@ std::string meta(const SafetensorsFile& file, const std::string& key) {
     const auto it = file.metadata.find(key);
     if (it == file.metadata.end()) throw CheckpointError("checkpoint: metadata '" + key + "' is missing (not a train_lm checkpoint?)");
     return it->second;
+}
+
+// A count stored in the metadata: the whole string a decimal integer in [min, max] (std::stoll and friends
+// would accept "12x", wrap "-1" around, or throw std::invalid_argument without naming the key).
+std::uint64_t meta_count(const SafetensorsFile& file, const std::string& key, std::uint64_t min,
+                         std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) {
+    const std::string text = meta(file, key);
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
+        throw CheckpointError(std::string("checkpoint: metadata '").append(key).append("' is '").append(text)
+                                  .append("', expected an integer in [").append(std::to_string(min)).append(", ")
+                                  .append(std::to_string(max)).append("]"));
+    return value;
 }
 
 // Everything a checkpoint holds besides the model: optimizer, schedule and the run's own settings.
@@ -191,6 +207,9 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
         f.close();
         std::filesystem::remove(probe);
     }
+    // A run killed while saving leaves its temporary file; the checkpoint itself is the previous one, intact.
+    for (const auto& stale : remove_stale_temporaries(opt.out_dir / "checkpoint.safetensors"))
+        out << "removed " << stale.string() << ", a checkpoint half-written by a killed run\n";
 
     Tape<float> tape;
     Generator gen(opt.seed);
@@ -207,12 +226,19 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
         if (opt.model != "default" && resolve_spec(opt.model, vocab, opt.context) != model->spec())
             throw CheckpointError(opt.resume.string() + ": the checkpoint is of the model '" + model->spec() +
                                   "', but --model asks for '" + resolve_spec(opt.model, vocab, opt.context) + "'");
-        start_step = std::stoll(meta(resumed, "train.step"));
-        opt.seed = std::stoull(meta(resumed, "train.seed"));
-        opt.batch = std::stoull(meta(resumed, "train.batch"));
+        start_step = std::int64_t(meta_count(resumed, "train.step", 0, std::numeric_limits<std::int64_t>::max()));
+        opt.seed = meta_count(resumed, "train.seed", 0);
+        opt.batch = meta_count(resumed, "train.batch", 1);
     } else {
         model = build_model<float>(resolve_spec(opt.model, vocab, opt.context), vocab, tape, gen);
     }
+    // Batches are drawn with replacement, but a batch larger than the data it is drawn from is a mistake
+    // (a typo, or the wrong --data), not a useful setting.
+    if (opt.batch > corpus.train.size() - 1)
+        throw std::runtime_error(std::string("--batch ").append(std::to_string(opt.batch))
+                                     .append(" is larger than the training data (")
+                                     .append(std::to_string(corpus.train.size() - 1))
+                                     .append(" positions); use a smaller batch or more data"));
     const std::size_t k = model->context_size();
     Adam<float> adam(model->named_parameters(), {.lr = opt.lr});
     WarmupCosineLR schedule(opt.lr, std::min(opt.warmup, opt.steps), opt.steps, opt.lr * opt.min_lr_ratio);

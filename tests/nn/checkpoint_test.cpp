@@ -141,3 +141,26 @@ TEST_CASE("truncated, corrupted and mismatched checkpoints fail cleanly and leav
         unchanged();
     }
 }
+
+// Found by fuzz/fuzz_checkpoint (fuzz/corpus/checkpoint/huge_spec.safetensors): a 1 KB file whose
+// model.spec declares a large model made load_model allocate and initialise all of it (256 MB per
+// tensor) before finding that the file holds none of its parameters. The spec's size is now compared
+// with the tensors the file holds first.
+TEST_CASE("load_model rejects a spec larger than the tensors the file holds, before building it", "[nn][checkpoint][errors][fuzz]") {
+    TempDir dir;
+    Tape<float> tape;
+    Generator gen(3);
+    auto small = build_model<float>("embed(2) linear(vocab)", 3, tape, gen);
+    SafetensorsWriter writer;
+    add_state(writer, module_state(*small), "model.");
+    writer.metadata["format"] = kCheckpointFormat;
+    writer.metadata["model.spec"] = "embed(8000) linear(vocab)";
+    writer.metadata["model.vocab"] = "8000";
+    const fs::path path = dir.path / "huge_spec.safetensors";
+    writer.save(path);
+    Tape<float> fresh;
+    REQUIRE_THROWS_WITH(load_model<float>(path, fresh),
+                        Catch::Matchers::Contains("metadata model.spec 'embed(8000) linear(vocab)' has 128008000 parameters, "
+                                                  "but the file holds 15 under 'model.'"));
+    CHECK(fresh.num_parameters() == 0);
+}

@@ -21,6 +21,7 @@
 
 #include <csignal>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nn/safetensors.hpp"
@@ -574,6 +575,30 @@ TEST_CASE("safetensors: saving over an existing file replaces it and leaves no t
     old_checkpoint().save("relative.safetensors");
     fs::current_path(cwd);
     CHECK(load_safetensors(dir / "relative.safetensors").metadata.at("version") == "old");
+}
+
+// A save killed mid-write (SIGKILL) leaves "<name>.tmp.<pid>.<n>"; the crash-safety test of train_lm
+// (tests/reliability/crash_resume_test.py) left one per kill. remove_stale_temporaries clears those of dead
+// processes and only those.
+TEST_CASE("safetensors: temporary files of killed saves are removed, those of live processes kept", "[safetensors][io]") {
+    TempDir dir;
+    const auto path = dir / "ckpt.safetensors";
+    old_checkpoint().save(path);
+    const pid_t dead = ::fork();  // a pid that is certainly not running: a child that exited and was reaped
+    if (dead == 0) ::_exit(0);
+    REQUIRE(dead > 0);
+    int status = 0;
+    REQUIRE(::waitpid(dead, &status, 0) == dead);
+    const std::string stale = std::string("ckpt.safetensors.tmp.").append(std::to_string(dead)).append(".0");
+    const std::string live = std::string("ckpt.safetensors.tmp.").append(std::to_string(::getpid())).append(".7");
+    for (const auto& name : {stale, live, std::string("ckpt.safetensors.tmp.x.1"), std::string("other.tmp.1.1")})
+        std::ofstream(dir / name) << "partial";
+
+    const auto removed = remove_stale_temporaries(path);
+    REQUIRE(removed.size() == 1);
+    CHECK(removed[0].filename() == stale);
+    CHECK(dir.names() == std::vector<std::string>{"ckpt.safetensors", live, "ckpt.safetensors.tmp.x.1", "other.tmp.1.1"});
+    CHECK(load_safetensors(path).metadata.at("version") == "old");
 }
 
 TEST_CASE("safetensors: a failed save into an unwritable directory keeps the old file", "[safetensors][io]") {

@@ -70,3 +70,49 @@ TEST_CASE("each kind of bad spec names its position, token and expectation", "[n
     CHECK(e.column == 3);
     CHECK(e.token == "x");
 }
+
+// Found while writing fuzz/fuzz_spec: an absurd width reached the allocator (std::bad_alloc, or an
+// out-of-memory kill), and context(k, d) could wrap k·d around. Both are SpecErrors now, raised before the
+// layer is allocated: a model built from a spec has at most 2^28 parameters in all.
+TEST_CASE("absurd widths are rejected before anything is allocated", "[nn][spec][errors][fuzz]") {
+    Tape<float> tape;
+    Generator gen(1);
+    auto error_of = [&](const std::string& spec, std::size_t vocab = 10) -> std::string {
+        try {
+            build_model<float>(spec, vocab, tape, gen);
+        } catch (const SpecError& e) {
+            return e.what();
+        }
+        return "no error";
+    };
+    CHECK(error_of("embed(99999999999) linear(vocab)") ==
+          "spec: column 1, 'embed': embed is too large: 10 x 99999999999 parameters, more than the 268435456 left of "
+          "the limit of 268435456");
+    // embed(8) used 80 of the budget
+    CHECK(error_of("embed(8) linear(4000000000) linear(vocab)") ==
+          "spec: column 10, 'linear': linear is too large: 9 x 4000000000 parameters, more than the 268435376 left of "
+          "the limit of 268435456");
+    // k·d = 2^64 would wrap around to 0 in size_t
+    CHECK(error_of("context(4294967296, 4294967296) linear(vocab)") ==
+          "spec: column 1, 'context': context is too large: 4294967296 x 4294967296 columns, more than the 268435456 "
+          "left of the limit of 268435456");
+    // each layer fits on its own, the model does not
+    CHECK_THAT(error_of("embed(8) linear(16000) linear(16000, 16000) linear(16000) linear(vocab)"),
+               Catch::Matchers::StartsWith("spec: column 45, 'linear': linear is too large: 16001 x 16000 parameters"));
+    CHECK(error_of("embed(8) linear(vocab)", std::size_t(-1)) ==
+          "spec: column 1, 'embed': a vocabulary of 18446744073709551615 symbols is too large; the limit is 268435456");
+    CHECK(error_of("context(2, 3) linear(200000000) linear(vocab)") != "no error");
+    CHECK(tape.num_parameters() == 0);  // every spec above was rejected before its first layer was built
+}
+
+TEST_CASE("spec_parameter_count is the built model's parameter count, without building it", "[nn][spec]") {
+    for (const char* spec : {"embed(4) linear(vocab)", "embed(3) linear(5, bias=false) linear(3, bias=false) linear(vocab, bias=false)",
+                             "context(4, 8) linear(32, 64) tanh dropout(0.1) layernorm(eps=1e-6) relu sigmoid linear(vocab)",
+                             "context(2, 3) linear(8) gelu layernorm linear(vocab)"}) {
+        INFO(spec);
+        Tape<float> tape;
+        Generator gen(1);
+        CHECK(spec_parameter_count(spec, 10) == build_model<float>(spec, 10, tape, gen)->parameter_count());
+    }
+    CHECK_THROWS_AS(spec_parameter_count("embed(4) linear(7)", 10), SpecError);
+}
