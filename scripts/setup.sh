@@ -11,7 +11,7 @@ packages=(
   python3 python3-numpy                                           # independent checkpoint reader in the tests
   libcli11-dev                                                    # samples' command lines
   fortunes gnuplot-nox                                            # train_lm: default corpus, loss-curve PNG
-  clang libclang-rt-14-dev                                        # fuzzing: clang and its libFuzzer runtime
+  clang libclang-rt-14-dev libomp-dev                             # fuzzing: clang, its libFuzzer and OpenMP runtimes
   valgrind                                                        # memcheck of a short training
 )
 
