@@ -11,6 +11,7 @@ packages=(
   python3 python3-numpy                                           # independent checkpoint reader in the tests
   libcli11-dev                                                    # samples' command lines
   fortunes gnuplot-nox                                            # train_lm: default corpus, loss-curve PNG
+  openmpi-bin libopenmpi-dev                                      # optional: distributed/ (data-parallel over MPI)
 )
 
 missing=()
