@@ -166,6 +166,11 @@ bool DataParallel<T>::any(bool local) {
     return flag != 0;
 }
 
+template <class T>
+void DataParallel<T>::barrier() {
+    detail::check_mpi(MPI_Barrier(comm_), "MPI_Barrier", "DataParallel.barrier");
+}
+
 template class DataParallel<float>;
 template class DataParallel<double>;
 

@@ -82,6 +82,8 @@ public:
     double mean(double local);
     // True on every rank when `local` is true on any (e.g. a stop request seen by one rank).
     bool any(bool local);
+    // Returns once every rank called it (e.g. rank 0 finished writing a checkpoint).
+    void barrier();
 
 private:
     void check_same_parameters();

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <exception>
+#include <initializer_list>
 #include <string>
 
 #include "distributed/errors.hpp"
@@ -22,6 +23,12 @@ void check_mpi(int rc, const char* call, const std::string& what) {
 }
 
 }  // namespace detail
+
+bool MpiSession::launched() {
+    for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
+        if (std::getenv(name) != nullptr) return true;
+    return false;
+}
 
 MpiSession::MpiSession(int& argc, char**& argv) {
     int initialised = 0;

@@ -20,6 +20,11 @@ public:
     MpiSession(const MpiSession&) = delete;
     MpiSession& operator=(const MpiSession&) = delete;
 
+    // True when an MPI launcher started this process (mpirun/mpiexec of Open MPI, MPICH or Intel MPI, or
+    // srun): one of OMPI_COMM_WORLD_SIZE, PMI_SIZE, PMIX_RANK is set. Programs that also run alone can skip
+    // MPI entirely otherwise (no singleton MPI_Init, nothing changes for a plain run).
+    static bool launched();
+
     int rank() const { return rank_; }        // in MPI_COMM_WORLD
     int world_size() const { return size_; }  // 1 when started without mpirun
     // MPI_Abort(MPI_COMM_WORLD, code): ends every rank; does not return.
