@@ -77,7 +77,7 @@ void DataParallel<T>::for_each_bucket(Fn&& fn) {
 }
 
 // Copies the part of the flat space [offset, offset + count) that each parameter covers: its values, or its
-// gradient (zeros where it has none), into buffer_ — and back with unpack.
+// gradient (zeros where it has none), into buffer_ — and back, times `scale`, with unpack.
 template <class T>
 void DataParallel<T>::pack(std::size_t offset, std::size_t count, bool values) {
     const auto first = std::size_t(std::upper_bound(starts_.begin(), starts_.end(), offset) - starts_.begin()) - 1;
@@ -90,7 +90,7 @@ void DataParallel<T>::pack(std::size_t offset, std::size_t count, bool values) {
 }
 
 template <class T>
-void DataParallel<T>::unpack(std::size_t offset, std::size_t count, bool values) {
+void DataParallel<T>::unpack(std::size_t offset, std::size_t count, bool values, T scale) {
     const auto first = std::size_t(std::upper_bound(starts_.begin(), starts_.end(), offset) - starts_.begin()) - 1;
     for (std::size_t i = first; i < params_.size() && starts_[i] < offset + count; ++i) {
         const std::size_t lo = std::max(offset, starts_[i]), hi = std::min(offset + count, starts_[i + 1]);
@@ -102,7 +102,8 @@ void DataParallel<T>::unpack(std::size_t offset, std::size_t count, bool values)
             if (!v.has_grad()) continue;  // no rank had a gradient: marked in average_gradients
             dst = v.tape().node(v, "DataParallel.average_gradients").grad.data();
         }
-        std::copy(buffer_.data() + (lo - offset), buffer_.data() + (hi - offset), dst + (lo - starts_[i]));
+        const T* src = buffer_.data() + (lo - offset);
+        std::transform(src, src + (hi - lo), dst + (lo - starts_[i]), [scale](T x) { return x * scale; });
     }
 }
 
@@ -144,8 +145,7 @@ void DataParallel<T>::average_gradients() {
                           std::string("DataParallel.average_gradients (bucket ").append(std::to_string(bucket))
                               .append(", ").append(std::to_string(count)).append(" elements)"));
         seconds += MPI_Wtime() - t0;
-        for (std::size_t k = 0; k < count; ++k) buffer_[k] *= scale;
-        unpack(offset, count, false);
+        unpack(offset, count, false, scale);
         ++bucket;
     });
     last_allreduce_seconds_ = seconds;

@@ -91,7 +91,7 @@ private:
     template <class Fn>
     void for_each_bucket(Fn&& fn);
     void pack(std::size_t offset, std::size_t count, bool values);
-    void unpack(std::size_t offset, std::size_t count, bool values);
+    void unpack(std::size_t offset, std::size_t count, bool values, T scale = T(1));
 
     MPI_Comm comm_ = MPI_COMM_NULL;
     int rank_ = 0;

@@ -106,7 +106,8 @@ int main(int argc, char** argv) {
             const nlohmann::json j = {{"steps", s.steps},           {"train_loss", s.train_loss}, {"val_loss", s.val_loss},
                                       {"bigram_train", s.bigram_train}, {"bigram_val", s.bigram_val}, {"unigram_train", s.unigram_train},
                                       {"unigram_val", s.unigram_val}, {"tokens_per_s", s.tokens_per_s}, {"seconds", s.seconds},
-                                      {"parameters", s.parameters}, {"spec", s.spec},          {"interrupted", s.interrupted}};
+                                      {"parameters", s.parameters}, {"spec", s.spec},          {"interrupted", s.interrupted},
+                                      {"ranks", s.ranks},           {"allreduce_seconds", s.allreduce_seconds}};
             std::cout << j.dump() << std::endl;
         }
         return s.interrupted ? 130 : 0;
