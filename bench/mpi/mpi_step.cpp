@@ -5,9 +5,9 @@
 //   model: E: w×d → W3: d×f → W2: f×d → W1: d×w, float32; 4,718,592 parameters = 18.9 MB of gradients
 //   each rank: n/N tokens forward + backward, average_gradients (all 18.9 MB), Adam step
 //
-//   OPENBLAS_NUM_THREADS=1 mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 ./bench/mpi/mpi_step
+//   mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 ./bench/mpi/mpi_step
 //   options: --steps S (timed, default 20)  --warmup W (default 3)  --bucket-mib M (default 32)
-//            --tokens n (global tokens per step, default 256)
+//            --tokens n (global tokens per step, default 256)  --threads T (per rank, default 1)
 //
 // Prints, from rank 0, the median and minimum over the timed steps of: the whole step (the slowest rank's,
 // as every rank waits for it in the Allreduce), forward+backward, the Allreduce alone, and the Adam step.
@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "autodiff/threads.hpp"
 #include "distributed/distributed.hpp"
 #include "nn/nn.hpp"
 #include "optim/optim.hpp"
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
         const auto n = std::size_t(arg(argc, argv, "--tokens", 256));
         const long steps = arg(argc, argv, "--steps", 20), warmup = arg(argc, argv, "--warmup", 3);
         const auto bucket = std::size_t(arg(argc, argv, "--bucket-mib", 32)) << 20;
+        set_num_threads(int(arg(argc, argv, "--threads", 1)));  // OpenBLAS and OpenMP, per rank
 
         Tape<float> tape;
         Generator gen(1);
@@ -88,11 +90,10 @@ int main(int argc, char** argv) {
             adam_s.v.push_back(t3 - t2);
         }
         if (dp.is_root()) {
-            const char* threads = std::getenv("OPENBLAS_NUM_THREADS");
             std::printf("mpi_step: w=%zu d=%zu f=%zu n=%zu float32, %zu parameters (%.1f MB), %d rank(s) x %zu tokens, "
-                        "OPENBLAS_NUM_THREADS=%s, %zu bucket(s) of <= %zu MiB, %ld steps\n",
+                        "%d thread(s) per rank, %zu bucket(s) of <= %zu MiB, %ld steps\n",
                         w, d, f, n, dp.element_count(), double(dp.element_count()) * 4 / 1e6, dp.world_size(), mine.count,
-                        threads ? threads : "(default)", dp.bucket_count(), bucket >> 20, steps);
+                        num_threads(), dp.bucket_count(), bucket >> 20, steps);
             std::printf("  step             median %8.2f ms  min %8.2f ms  (%.0f tokens/s)\n", 1e3 * step_s.median(),
                         1e3 * step_s.min(), double(n) / step_s.median());
             std::printf("  forward+backward median %8.2f ms  min %8.2f ms  (rank 0)\n", 1e3 * fb_s.median(), 1e3 * fb_s.min());
