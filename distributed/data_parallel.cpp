@@ -53,8 +53,14 @@ DataParallel<T>::DataParallel(MPI_Comm comm, std::vector<NamedParameter<T>> para
     bucket_elements_ = std::min({elements_, options.bucket_bytes / sizeof(T), std::size_t(INT_MAX)});
     buffer_.resize(bucket_elements_);
 
-    // Collective: a rank whose list differs throws on every rank (no rank is left waiting).
-    detail::check_same_parameters(comm_, detail::describe_parameters(params_));
+    // Collective: a rank whose list differs throws on every rank (no rank is left waiting). A constructor
+    // that throws runs no destructor: the duplicated communicator is freed here.
+    try {
+        detail::check_same_parameters(comm_, detail::describe_parameters(params_));
+    } catch (...) {
+        MPI_Comm_free(&comm_);
+        throw;
+    }
 }
 
 template <class T>
