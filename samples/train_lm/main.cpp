@@ -1,15 +1,20 @@
 // train_lm: trains a character-level language model on real text (by default the fortune cookies of
 // Debian's fortunes package), prints reference entropies and sampled text, leaves a checkpoint, a CSV log
 // and a loss-curve PNG.  `train_lm --help`;  `train_lm generate --checkpoint FILE`.
+// In a build with MPI, `mpirun -np N train_lm ...` trains data-parallel on N ranks (README).
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <unistd.h>
 
 #include "autodiff/threads.hpp"
 #include "trainer.hpp"
+#ifdef TAPEGRAD_WITH_MPI
+#include "distributed/mpi_session.hpp"
+#endif
 
 namespace {
 
@@ -26,7 +31,18 @@ train_lm::Corpus load_corpus(const std::string& data) {
 
 int main(int argc, char** argv) {
     // OpenMP threads must sleep, not spin, between loops, or they steal the cores OpenBLAS's GEMMs need.
+    // Before MPI starts: the re-executed process is the same process (same pid) to mpirun.
     tapegrad::reexec_with_passive_openmp_wait(argv);
+    int rank = 0, world = 1;
+#ifdef TAPEGRAD_WITH_MPI
+    // MPI only when an MPI launcher started us: a plain run stays a plain process.
+    std::optional<tapegrad::MpiSession> mpi;
+    if (tapegrad::MpiSession::launched()) {
+        mpi.emplace(argc, argv);
+        rank = mpi->rank();
+        world = mpi->world_size();
+    }
+#endif
     CLI::App app{"train_lm: a character-level language model trained with tapegrad"};
     train_lm::TrainOptions opt;
     std::string data;
@@ -45,6 +61,7 @@ int main(int argc, char** argv) {
     app.add_option("--checkpoint-every", opt.checkpoint_every, "steps between checkpoints")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--out", opt.out_dir, "output directory (checkpoint, train_log.csv, loss.png)")->capture_default_str();
     app.add_option("--resume", opt.resume, "continue from this checkpoint")->check(CLI::ExistingFile);
+    app.add_option("--stop-after", opt.stop_after, "stop as on Ctrl-C (checkpoint, exit 130) after this many steps")->check(CLI::PositiveNumber);
     app.add_option("--sample-length", opt.sample_length, "characters sampled after training")->capture_default_str();
     app.add_option("--temperature", opt.temperature, "sampling temperature")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_flag("--summary-json", summary_json, "print a JSON summary as the last line");
@@ -84,19 +101,27 @@ int main(int argc, char** argv) {
             return 0;
         }
         opt.progress_bar = ::isatty(STDOUT_FILENO) && !summary_json;
+        opt.data_parallel = world > 1;
         std::signal(SIGINT, on_sigint);
+        std::signal(SIGUSR1, on_sigint);  // mpirun forwards SIGUSR1 to every rank (and ends the job on SIGINT)
         const train_lm::Corpus corpus = load_corpus(data);
         const train_lm::TrainSummary s = train_lm::train(corpus, opt, std::cout);
-        if (summary_json) {
+        if (summary_json && rank == 0) {
             const nlohmann::json j = {{"steps", s.steps},           {"train_loss", s.train_loss}, {"val_loss", s.val_loss},
                                       {"bigram_train", s.bigram_train}, {"bigram_val", s.bigram_val}, {"unigram_train", s.unigram_train},
                                       {"unigram_val", s.unigram_val}, {"tokens_per_s", s.tokens_per_s}, {"seconds", s.seconds},
-                                      {"parameters", s.parameters}, {"spec", s.spec},          {"interrupted", s.interrupted}};
+                                      {"parameters", s.parameters}, {"spec", s.spec},          {"interrupted", s.interrupted},
+                                      {"ranks", s.ranks},           {"allreduce_seconds", s.allreduce_seconds}};
             std::cout << j.dump() << std::endl;
         }
         return s.interrupted ? 130 : 0;
     } catch (const std::exception& e) {
-        std::cerr << "train_lm: error: " << e.what() << "\n";
+        std::cerr << "train_lm: " << (world > 1 ? std::string("rank ").append(std::to_string(rank)).append(": ") : "")
+                  << "error: " << e.what() << "\n";
+#ifdef TAPEGRAD_WITH_MPI
+        // The other ranks may wait in a collective for this one: end them all (MpiSession::abort).
+        if (mpi && world > 1) mpi->abort(1);
+#endif
         return 1;
     }
 }

@@ -13,6 +13,7 @@
 
 #include "batches.hpp"
 #include "entropy.hpp"
+#include "ranks.hpp"
 #include "optim/optim.hpp"
 
 
@@ -36,6 +37,15 @@ std::string duration(double seconds) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
     return buf;
+}
+
+// Dropout masks differ between ranks (each rank drops from its own rows) yet stay reproducible: rank r > 0
+// reseeds each Dropout layer from (seed, r, layer); rank 0 keeps the masks a single process would draw.
+void reseed_dropout(Sequential<float>& model, std::uint64_t seed, int rank) {
+    if (rank == 0) return;
+    for (std::size_t i = 0; i < model.size(); ++i)
+        if (auto* d = dynamic_cast<Dropout<float>*>(&model[i]))
+            d->reseed(seed * 0x9E3779B97F4A7C15ull + std::uint64_t(rank) * 0x100000001B3ull + i);
 }
 
 std::string meta(const SafetensorsFile& file, const std::string& key) {
@@ -195,12 +205,15 @@ std::vector<std::int64_t> sample(Module<float>& model, std::vector<std::int64_t>
     return out;
 }
 
-TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostream& out) {
+TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostream& lead_out) {
     TrainOptions opt = opt_in;
     if (opt.threads > 0) tapegrad::set_num_threads(opt.threads);
     const std::size_t vocab = corpus.vocab(), pad = vocab;
-    std::filesystem::create_directories(opt.out_dir);
-    {  // fail early, with the path, when the output directory is not writable
+    const int rank = Ranks::process_rank(opt.data_parallel);
+    std::ostream null_out(nullptr);  // the other ranks' output goes nowhere
+    std::ostream& out = rank == 0 ? lead_out : null_out;
+    if (rank == 0) {  // fail early, with the path, when the output directory is not writable
+        std::filesystem::create_directories(opt.out_dir);
         const auto probe = opt.out_dir / ".write_test";
         std::ofstream f(probe);
         if (!f) throw std::runtime_error("cannot write to the output directory " + opt.out_dir.string());
@@ -240,6 +253,11 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
                                      .append(std::to_string(corpus.train.size() - 1))
                                      .append(" positions); use a smaller batch or more data"));
     const std::size_t k = model->context_size();
+    // Every rank built or loaded the same model; broadcasting rank 0's values makes sure of it.
+    Ranks ranks(opt.data_parallel, model->named_parameters());
+    ranks.broadcast_parameters();
+    reseed_dropout(*model, opt.seed, ranks.rank());
+    const std::size_t share_first = ranks.first(opt.batch), share_count = ranks.count(opt.batch);
     Adam<float> adam(model->named_parameters(), {.lr = opt.lr});
     WarmupCosineLR schedule(opt.lr, std::min(opt.warmup, opt.steps), opt.steps, opt.lr * opt.min_lr_ratio);
     if (!opt.resume.empty()) {
@@ -249,6 +267,7 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
     }
 
     TrainSummary s;
+    s.ranks = ranks.world();
     s.spec = model->spec();
     s.parameters = model->parameter_count();
     s.unigram_train = unigram_entropy(corpus.train, vocab);
@@ -262,12 +281,17 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
         << ", bigram entropy train " << num(s.bigram_train) << " val " << num(s.bigram_val) << "\n"
         << "training: steps " << start_step << " -> " << opt.steps << ", batch " << opt.batch << ", Adam lr " << opt.lr
         << " (warm-up " << schedule.warmup_steps() << ", cosine to " << schedule.floor_lr() << "), seed " << opt.seed << "\n";
+    if (ranks.world() > 1)
+        out << "data-parallel: " << ranks.world() << " ranks, " << share_count << " positions each per step\n";
 
     const auto csv_path = opt.out_dir / "train_log.csv";
-    const bool append = start_step > 0 && std::filesystem::exists(csv_path);
-    std::ofstream csv(csv_path, append ? std::ios::app : std::ios::trunc);
-    if (!csv) throw std::runtime_error("cannot write " + csv_path.string());
-    if (!append) csv << "step,lr,train_loss,val_loss,tokens_per_s,seconds\n";
+    std::ofstream csv;  // rank 0 only
+    if (ranks.lead()) {
+        const bool append = start_step > 0 && std::filesystem::exists(csv_path);
+        csv.open(csv_path, append ? std::ios::app : std::ios::trunc);
+        if (!csv) throw std::runtime_error("cannot write " + csv_path.string());
+        if (!append) csv << "step,lr,train_loss,val_loss,tokens_per_s,seconds\n";
+    }
 
     const auto ckpt = opt.out_dir / "checkpoint.safetensors";
     const auto params = model->named_parameters();
@@ -279,16 +303,19 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
     const auto t0 = Clock::now();
     for (; step < opt.steps; ++step) {
         const auto ts = Clock::now();
+        // Every rank draws the same global batch from (seed, step) and keeps its own rows of it.
         sample_positions(corpus.train.size(), opt.seed, std::uint64_t(step), opt.batch, positions);
-        fill_batch(corpus.train, positions, k, std::int64_t(pad), batch);
+        fill_batch(corpus.train, std::span(positions).subspan(share_first, share_count), k, std::int64_t(pad), batch);
         schedule.apply(adam);
         adam.zero_grad();
         Var<float> loss = cross_entropy(model->forward(TokenInput{batch.contexts, k}), batch.targets);
         loss.backward();
+        ranks.average_gradients();  // before clipping: every rank clips the same averaged gradient
+        s.allreduce_seconds += ranks.last_allreduce_seconds();
         if (opt.clip > 0) clip_grad_norm(params, opt.clip);
         adam.step();
         schedule.step();
-        const double l = loss.item();
+        const double l = ranks.mean(loss.item());  // the mean over the global batch (equal shares)
         tape.clear();
         train_seconds += std::chrono::duration<double>(Clock::now() - ts).count();
         smooth = smooth_n == 0 ? l : 0.98 * smooth + 0.02 * l;
@@ -298,8 +325,8 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
         const double tok_s = double(done - start_step) * double(opt.batch) / std::max(train_seconds, 1e-9);
         const bool eval_now = done % opt.eval_every == 0 || done == opt.steps;
         double val = 0;
-        if (eval_now) val = evaluate(*model, corpus.val, pad, opt.eval_positions);
-        if (eval_now || done % 50 == 0)
+        if (eval_now && ranks.lead()) val = evaluate(*model, corpus.val, pad, opt.eval_positions);
+        if (ranks.lead() && (eval_now || done % 50 == 0))
             csv << done << "," << adam.lr() << "," << smooth << "," << (eval_now ? num(val, "%.6f") : "") << ","
                 << num(tok_s, "%.0f") << "," << num(std::chrono::duration<double>(Clock::now() - t0).count(), "%.2f") << "\n";
         const double left = train_seconds / double(done - start_step) * double(opt.steps - done);
@@ -315,20 +342,27 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
                 << num(adam.lr(), "%.2e") << "  " << num(tok_s, "%.0f") << " tok/s  " << duration(left) << " left\n"
                 << std::flush;
         }
-        if (done % opt.checkpoint_every == 0 && done != opt.steps) save(ckpt, *model, adam, schedule, corpus, opt, done);
-        if (stop_requested) {
+        if (ranks.lead() && done % opt.checkpoint_every == 0 && done != opt.steps)
+            save(ckpt, *model, adam, schedule, corpus, opt, done);
+        // A signal seen by any rank stops all of them after the same step.
+        if (ranks.any(stop_requested || (opt.stop_after > 0 && done - start_step >= opt.stop_after))) {
             ++step;
             s.interrupted = true;
             break;
         }
     }
-    csv.close();
     s.steps = step;
     s.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     s.tokens_per_s = double(step - start_step) * double(opt.batch) / std::max(train_seconds, 1e-9);
-    save(ckpt, *model, adam, schedule, corpus, opt, step);
-    out << (s.interrupted ? "\ninterrupted: " : "") << "checkpoint: " << ckpt.string() << " (step " << step << ")\n";
-    if (s.interrupted) return s;
+    if (ranks.lead()) {
+        csv.close();
+        save(ckpt, *model, adam, schedule, corpus, opt, step);
+        out << (s.interrupted ? "\ninterrupted: " : "") << "checkpoint: " << ckpt.string() << " (step " << step << ")\n";
+    }
+    // No rank leaves before the checkpoint is written: under mpirun a rank's non-zero exit (130 when
+    // interrupted) ends the whole job. The rest (evaluation, plot, sample) is rank 0's.
+    ranks.barrier();
+    if (s.interrupted || !ranks.lead()) return s;
 
     out << "evaluating on every position of both splits...\n" << std::flush;
     s.train_loss = evaluate(*model, corpus.train, pad);
@@ -336,7 +370,11 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
     out << "final loss (nats/token): train " << num(s.train_loss) << " (bigram " << num(s.bigram_train) << ", unigram "
         << num(s.unigram_train) << "), validation " << num(s.val_loss) << " (bigram " << num(s.bigram_val) << ", unigram "
         << num(s.unigram_val) << ")\n"
-        << "speed: " << num(s.tokens_per_s, "%.0f") << " tokens/s over " << num(train_seconds, "%.1f") << " s of training\n";
+        << "speed: " << num(s.tokens_per_s, "%.0f") << " tokens/s over " << num(train_seconds, "%.1f") << " s of training";
+    if (ranks.world() > 1)
+        out << " on " << ranks.world() << " ranks (gradient MPI_Allreduce " << num(s.allreduce_seconds, "%.2f") << " s, "
+            << num(1e3 * s.allreduce_seconds / double(std::max<std::int64_t>(1, step - start_step)), "%.2f") << " ms/step)";
+    out << "\n";
     write_plot(opt.out_dir, s, out);
     s.sample = corpus.decode(
         sample(*model, {}, opt.sample_length, opt.temperature, opt.seed, std::size_t(start_id(*model, corpus.alphabet))));

@@ -32,7 +32,11 @@ struct TrainOptions {
     std::filesystem::path resume;   // checkpoint to continue from
     std::size_t sample_length = 400;
     double temperature = 0.8;
+    std::int64_t stop_after = 0;    // > 0: stop as on SIGINT (checkpoint, interrupted) after this many steps
     bool progress_bar = false;      // a terminal: one redrawn line; otherwise plain log lines
+    // Data-parallel over MPI_COMM_WORLD (main sets it under mpirun with 2+ ranks): `batch` is the global
+    // batch, each rank takes batch/N of its rows; only rank 0 prints, logs, evaluates and writes files.
+    bool data_parallel = false;
 };
 
 struct TrainSummary {
@@ -40,6 +44,8 @@ struct TrainSummary {
     double train_loss = 0, val_loss = 0;  // exact, over every position of each split
     double unigram_train = 0, unigram_val = 0, bigram_train = 0, bigram_val = 0;
     double tokens_per_s = 0, seconds = 0;
+    int ranks = 1;
+    double allreduce_seconds = 0;  // total time in gradient MPI_Allreduce calls (data-parallel runs)
     bool interrupted = false;
     std::string spec;
     std::size_t parameters = 0;
