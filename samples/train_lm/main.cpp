@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
     app.add_option("--sample-length", opt.sample_length, "characters sampled after training")->capture_default_str();
     app.add_option("--temperature", opt.temperature, "sampling temperature")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_flag("--summary-json", summary_json, "print a JSON summary as the last line");
+    app.add_flag("--detect-anomaly", opt.detect_anomaly, "stop at the first op producing NaN/Inf, naming it (slower)");
 
     auto* gen = app.add_subcommand("generate", "sample text from a saved checkpoint");
     std::string gen_checkpoint, prompt;

@@ -225,6 +225,7 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
         out << "removed " << stale.string() << ", a checkpoint half-written by a killed run\n";
 
     Tape<float> tape;
+    tape.set_detect_anomaly(opt.detect_anomaly);
     Generator gen(opt.seed);
     std::shared_ptr<Sequential<float>> model;
     std::int64_t start_step = 0;

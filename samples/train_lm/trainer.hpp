@@ -33,6 +33,7 @@ struct TrainOptions {
     std::size_t sample_length = 400;
     double temperature = 0.8;
     std::int64_t stop_after = 0;    // > 0: stop as on SIGINT (checkpoint, interrupted) after this many steps
+    bool detect_anomaly = false;    // the tape's anomaly mode: the first NaN/Inf names its op and node
     bool progress_bar = false;      // a terminal: one redrawn line; otherwise plain log lines
     // Data-parallel over MPI_COMM_WORLD (main sets it under mpirun with 2+ ranks): `batch` is the global
     // batch, each rank takes batch/N of its rows; only rank 0 prints, logs, evaluates and writes files.

@@ -327,6 +327,8 @@ std::vector<Row> cli_rows() {
         {"cli: negative learning rate", [] { train_lm("--lr -1"); }, fails("--lr")},
         {"cli: a learning rate so large that training diverges to NaN",
          [] { train_lm(tiny_run("embed(4) linear(vocab)", "8", "20").append(" --lr 1e30 --clip 0")); }, fails("Adam.step: gradient of parameter")},
+        {"cli: the same divergence under --detect-anomaly names the first op that produced NaN/Inf",
+         [] { train_lm(tiny_run("embed(4) linear(vocab)", "8", "20").append(" --lr 1e30 --clip 0 --detect-anomaly")); }, fails("anomaly: ")},
         {"cli: zero temperature", [] { train_lm("--temperature 0"); }, fails("--temperature")},
         {"cli: batch larger than the data",
          [] { train_lm(tiny_run("embed(4) linear(vocab)", "100000")); }, fails("larger than")},
