@@ -1,6 +1,8 @@
 #include "nn/layers.hpp"
 
+
 #include <cmath>
+#include <limits>
 #include <cstdio>
 
 #include "autodiff/autodiff.hpp"
@@ -106,7 +108,12 @@ std::vector<std::int64_t> make_contexts(std::span<const std::int64_t> sequence, 
 template <class T>
 LayerNorm<T>::LayerNorm(Tape<T>& tape, std::size_t width, double eps) : Module<T>(tape), width_(width), eps_(eps) {
     if (width == 0) throw ShapeError("LayerNorm: width must be positive");
-    if (!(eps > 0)) throw DomainError("LayerNorm: eps must be positive, got " + std::to_string(eps));
+    // eps keeps var + eps away from 0 (x / √(var + eps) of a constant row is 0, not 0/0): it must be a
+    // positive normal number in T. 1e-63 is positive as a double but 0 as a float.
+    if (!(eps > 0) || !(T(eps) >= std::numeric_limits<T>::min()) || !(T(eps) <= std::numeric_limits<T>::max()))
+        throw DomainError("LayerNorm: eps " + fmt("%g", eps) + " is not a positive normal " +
+                          (sizeof(T) == 4 ? "float" : "double") + " (expected " + fmt("%g", double(std::numeric_limits<T>::min())) +
+                          " to " + fmt("%g", double(std::numeric_limits<T>::max())) + ")");
     gamma = this->register_parameter("weight", Tensor<T>({1, width}, T(1)));
     beta = this->register_parameter("bias", Tensor<T>({1, width}, T(0)));
 }

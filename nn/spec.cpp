@@ -1,8 +1,10 @@
 #include "nn/spec.hpp"
 
+
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <limits>
 
 #include "nn/layers.hpp"
 
@@ -236,7 +238,10 @@ std::size_t walk_layers(const std::vector<LayerSpec>& layers, std::size_t vocab,
             args.allow(0, {"eps"});
             const SpecArg* eps = args.named("eps");
             const double e = eps ? args.number(*eps, "eps") : 1e-5;
-            if (!(e > 0)) throw SpecError(eps->column, eps->value, "eps must be positive");
+            // A spec builds float and double models alike: eps must be a positive normal float, or it
+            // would round to 0 (or Inf) in a float model and a constant row would normalise to 0/0.
+            if (!(e >= double(std::numeric_limits<float>::min()) && e <= double(std::numeric_limits<float>::max())))
+                throw SpecError(eps->column, eps->value, "eps must be a positive normal float (1.17549e-38 to 3.40282e+38)");
             charge(2, width, L);  // gain and shift
             if (build) model->push_back(std::make_shared<LayerNorm<T>>(*tape, width, e));
         } else if (L.name == "dropout") {

@@ -116,3 +116,40 @@ TEST_CASE("spec_parameter_count is the built model's parameter count, without bu
     }
     CHECK_THROWS_AS(spec_parameter_count("embed(4) linear(7)", 10), SpecError);
 }
+
+// Found by fuzz_spec in CI: layernorm(eps=1e-63) was accepted, but 1e-63 is 0 as a float; a row that two
+// dropouts had zeroed then normalised to 0/0 = NaN, and the next layernorm's sqrt raised a DomainError out
+// of forward. eps must now be a positive normal float in a spec (the spec builds float and double models
+// alike), and LayerNorm<T> itself rejects an eps that is not a positive normal T.
+TEST_CASE("layernorm's eps must be a positive normal float", "[nn][spec][errors][fuzz]") {
+    Tape<float> tape;
+    Generator gen(1);
+    auto error_of = [&](const std::string& spec) -> std::string {
+        try {
+            build_model<float>(spec, 10, tape, gen);
+        } catch (const SpecError& e) {
+            return e.what();
+        }
+        return "no error";
+    };
+    const std::string expected = "eps must be a positive normal float (1.17549e-38 to 3.40282e+38)";
+    CHECK(error_of("embed(8) layernorm(eps=1e-63) linear(vocab)") == "spec: column 24, '1e-63': " + expected);
+    CHECK(error_of("embed(8) layernorm(eps=1e39) linear(vocab)") == "spec: column 24, '1e39': " + expected);
+    CHECK(error_of("embed(8) layernorm(eps=0) linear(vocab)") == "spec: column 24, '0': " + expected);
+    CHECK(error_of("embed(8) layernorm(eps=1e-30) linear(vocab)") == "no error");
+
+    CHECK_THROWS_WITH(LayerNorm<float>(tape, 4, 1e-63),
+                      Catch::Contains("eps 1e-63 is not a positive normal float") && Catch::Contains("1.17549e-38"));
+    CHECK_THROWS_AS(LayerNorm<float>(tape, 4, 1e39), DomainError);
+    Tape<double> td;
+    CHECK_NOTHROW(LayerNorm<double>(td, 4, 1e-63));  // a normal double
+
+    // The fuzzer's input: builds (it is a valid spec with a valid eps now) or is rejected with a SpecError.
+    Generator g2(1);
+    Tape<float> t2;
+    CHECK_THROWS_AS(build_model<float>("context(2, 3) linear(6, 44)gelu dropout(0.21e-6)gelu dropout(0.97) "
+                                       "layernorm(eps=1e-63) gelu dropout(0.25) layernorm(eps=1e-63) linear(6) relu "
+                                       "relu sigmoid linear(vocab)",
+                                       10, t2, g2),
+                    SpecError);
+}
