@@ -1,12 +1,12 @@
 #include "autodiff/tape.hpp"
 
-#include "autodiff/parallel.hpp"
-
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <ostream>
 #include <sstream>
+
+#include "autodiff/finite.hpp"
+#include "autodiff/parallel.hpp"
 
 namespace tapegrad {
 
@@ -252,9 +252,7 @@ Tensor<T>* Tape<T>::grad_sink(NodeId id, bool* overwrite) {
 namespace {
 template <class T>
 std::size_t first_nonfinite(const Tensor<T>& t) {
-    for (std::size_t k = 0; k < t.size(); ++k)
-        if (!std::isfinite(t.data()[k])) return k;
-    return t.size();
+    return detail::first_nonfinite(t.data(), t.size());
 }
 template <class T>
 std::string element_str(const Tensor<T>& t, std::size_t k) {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "optim/checked_blocks.hpp"
+#include "optim/masked_update.hpp"
 #include "optim/state_io.hpp"
 
 namespace tapegrad {

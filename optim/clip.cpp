@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "autodiff/finite.hpp"
 #include "optim/state_io.hpp"
 
 namespace tapegrad {
@@ -16,12 +17,12 @@ template <class T>
         if (!p.var.has_grad()) continue;
         const Tensor<T>& g = p.var.grad();
         const std::size_t cols = g.shape()[1];
-        for (std::size_t k = 0; k < g.size(); ++k)
-            if (!std::isfinite(g.data()[k]))
-                throw DomainError("clip_grad_norm: gradient of parameter '" + p.name + "' is " +
-                                  detail::format_for_message(double(g.data()[k])) + " at element " + std::to_string(k) +
-                                  " (row " + std::to_string(k / cols) + ", col " + std::to_string(k % cols) +
-                                  "); no gradient was scaled");
+        const std::size_t k = detail::first_nonfinite(g.data(), g.size());
+        if (k < g.size())
+            throw DomainError("clip_grad_norm: gradient of parameter '" + p.name + "' is " +
+                              detail::format_for_message(double(g.data()[k])) + " at element " + std::to_string(k) +
+                              " (row " + std::to_string(k / cols) + ", col " + std::to_string(k % cols) +
+                              "); no gradient was scaled");
     }
     throw DomainError("clip_grad_norm: the sum of squared gradients overflows double; no gradient was scaled");
 }

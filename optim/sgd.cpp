@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "optim/checked_blocks.hpp"
+#include "optim/masked_update.hpp"
 #include "optim/state_io.hpp"
 
 namespace tapegrad {

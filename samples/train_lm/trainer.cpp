@@ -16,7 +16,6 @@
 #include "ranks.hpp"
 #include "optim/optim.hpp"
 
-
 namespace train_lm {
 
 using namespace tapegrad;
@@ -212,17 +211,17 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
     const int rank = Ranks::process_rank(opt.data_parallel);
     std::ostream null_out(nullptr);  // the other ranks' output goes nowhere
     std::ostream& out = rank == 0 ? lead_out : null_out;
-    if (rank == 0) {  // fail early, with the path, when the output directory is not writable
+    if (rank == 0) {  // only rank 0 writes; fail early, with the path, when the directory is not writable
         std::filesystem::create_directories(opt.out_dir);
         const auto probe = opt.out_dir / ".write_test";
         std::ofstream f(probe);
         if (!f) throw std::runtime_error("cannot write to the output directory " + opt.out_dir.string());
         f.close();
         std::filesystem::remove(probe);
+        // A run killed while saving leaves its temporary file; the checkpoint itself is the previous one, intact.
+        for (const auto& stale : remove_stale_temporaries(opt.out_dir / "checkpoint.safetensors"))
+            out << "removed " << stale.string() << ", a checkpoint half-written by a killed run\n";
     }
-    // A run killed while saving leaves its temporary file; the checkpoint itself is the previous one, intact.
-    for (const auto& stale : remove_stale_temporaries(opt.out_dir / "checkpoint.safetensors"))
-        out << "removed " << stale.string() << ", a checkpoint half-written by a killed run\n";
 
     Tape<float> tape;
     tape.set_detect_anomaly(opt.detect_anomaly);

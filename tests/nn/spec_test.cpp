@@ -13,6 +13,23 @@ std::vector<Shape> shapes_of(const Module<float>& m) {
 }
 }  // namespace
 
+namespace {
+// The SpecError message of building `spec` as a float model on `tape`, or "no error".
+std::string error_of(Tape<float>& tape, const std::string& spec, std::size_t vocab = 10) {
+    Generator gen(1);
+    try {
+        build_model<float>(spec, vocab, tape, gen);
+    } catch (const SpecError& e) {
+        return e.what();
+    }
+    return "no error";
+}
+std::string error_of(const std::string& spec, std::size_t vocab = 10) {
+    Tape<float> tape;
+    return error_of(tape, spec, vocab);
+}
+}  // namespace
+
 TEST_CASE("valid specs build the right layers and shapes", "[nn][spec]") {
     Tape<float> tape;
     Generator gen(1);
@@ -31,16 +48,6 @@ TEST_CASE("valid specs build the right layers and shapes", "[nn][spec]") {
 }
 
 TEST_CASE("each kind of bad spec names its position, token and expectation", "[nn][spec][errors]") {
-    Tape<float> tape;
-    Generator gen(1);
-    auto error_of = [&](const std::string& spec, std::size_t vocab = 10) -> std::string {
-        try {
-            build_model<float>(spec, vocab, tape, gen);
-        } catch (const SpecError& e) {
-            return e.what();
-        }
-        return "no error";
-    };
     CHECK(error_of("embed(8) lineer(vocab)") ==
           "spec: column 10, 'lineer': unknown layer; expected one of embed, context, linear, relu, gelu, tanh, sigmoid, "
           "layernorm, dropout");
@@ -75,16 +82,8 @@ TEST_CASE("each kind of bad spec names its position, token and expectation", "[n
 // out-of-memory kill), and context(k, d) could wrap k·d around. Both are SpecErrors now, raised before the
 // layer is allocated: a model built from a spec has at most 2^28 parameters in all.
 TEST_CASE("absurd widths are rejected before anything is allocated", "[nn][spec][errors][fuzz]") {
-    Tape<float> tape;
-    Generator gen(1);
-    auto error_of = [&](const std::string& spec, std::size_t vocab = 10) -> std::string {
-        try {
-            build_model<float>(spec, vocab, tape, gen);
-        } catch (const SpecError& e) {
-            return e.what();
-        }
-        return "no error";
-    };
+    Tape<float> tape;  // one tape for all: none of the specs may leave a parameter on it
+    auto error_of = [&](const std::string& spec, std::size_t vocab = 10) { return ::error_of(tape, spec, vocab); };
     CHECK(error_of("embed(99999999999) linear(vocab)") ==
           "spec: column 1, 'embed': embed is too large: 10 x 99999999999 parameters, more than the 268435456 left of "
           "the limit of 268435456");
@@ -123,15 +122,6 @@ TEST_CASE("spec_parameter_count is the built model's parameter count, without bu
 // alike), and LayerNorm<T> itself rejects an eps that is not a positive normal T.
 TEST_CASE("layernorm's eps must be a positive normal float", "[nn][spec][errors][fuzz]") {
     Tape<float> tape;
-    Generator gen(1);
-    auto error_of = [&](const std::string& spec) -> std::string {
-        try {
-            build_model<float>(spec, 10, tape, gen);
-        } catch (const SpecError& e) {
-            return e.what();
-        }
-        return "no error";
-    };
     const std::string expected = "eps must be a positive normal float (1.17549e-38 to 3.40282e+38)";
     CHECK(error_of("embed(8) layernorm(eps=1e-63) linear(vocab)") == "spec: column 24, '1e-63': " + expected);
     CHECK(error_of("embed(8) layernorm(eps=1e39) linear(vocab)") == "spec: column 24, '1e39': " + expected);

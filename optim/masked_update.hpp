@@ -9,9 +9,9 @@
 #pragma once
 
 #include <atomic>
-#include <cmath>
 #include <cstddef>
 
+#include "autodiff/finite.hpp"
 #include "autodiff/parallel.hpp"
 
 namespace tapegrad::detail {
@@ -22,10 +22,7 @@ std::size_t update_where_finite(const T* g, std::size_t n, Update&& update) {
     parallel_chunks(n, n, [&](std::size_t begin, std::size_t end) {
         if (update(begin, end)) any_nonfinite.store(true);
     });
-    if (!any_nonfinite.load()) return n;
-    std::size_t k = 0;
-    while (k < n && std::isfinite(g[k])) ++k;
-    return k;
+    return any_nonfinite.load() ? first_nonfinite(g, n) : n;
 }
 
 // x − x is 0 for every finite x and NaN for NaN and ±Inf.
