@@ -34,6 +34,11 @@ struct UsageError : Error {
     using Error::Error;
 };
 
+// Memory for an op's output or gradient could not be had: names the op, the shape and the bytes asked for.
+struct ResourceError : Error {
+    using Error::Error;
+};
+
 // Anomaly mode found NaN or Inf: in an op's output (forward) or in a gradient an op's VJP produced
 // (backward). node_index is the step node's index, as in Tape::print.
 struct AnomalyError : Error {

@@ -148,6 +148,28 @@ Node<T>& Tape<T>::next_step_node() {
     return n;
 }
 
+namespace {
+
+// Resizes a node's value or gradient buffer (kept memory is reused when the size is the same). A failed
+// allocation becomes a ResourceError that says which op needed how much, not a bare std::bad_alloc.
+template <class T>
+void resize_buffer(Tensor<T>& buffer, std::size_t rows, std::size_t cols, const std::string& op, const char* what) {
+    try {
+        buffer.resize({rows, cols});
+    } catch (const std::bad_alloc&) {
+        const double gb = double(rows) * double(cols) * double(sizeof(T)) / 1e9;
+        std::ostringstream msg;
+        msg << op << ": out of memory for its " << rows << "x" << cols << " " << what << " (" << gb << " GB)";
+        throw ResourceError(msg.str());
+    } catch (const std::length_error&) {
+        std::ostringstream msg;
+        msg << op << ": a " << rows << "x" << cols << " " << what << " is larger than any allocation can be";
+        throw ResourceError(msg.str());
+    }
+}
+
+}  // namespace
+
 template <class T>
 Var<T> Tape<T>::parameter(Tensor<T> value) {
     if (params_.size() >= kParameterBit) throw UsageError("tape: too many parameters");
@@ -164,7 +186,12 @@ template <class T>
 Var<T> Tape<T>::variable(const Tensor<T>& value, bool requires_grad) {
     Node<T>& n = next_step_node();
     n.label = requires_grad ? "variable" : "constant";
-    n.value.resize(value.shape());
+    try {
+        resize_buffer(n.value, value.shape()[0], value.shape()[1], n.label, "value");
+    } catch (...) {
+        --n_step_;
+        throw;
+    }
     std::copy(value.begin(), value.end(), n.value.begin());
     n.requires_grad = requires_grad && grad_enabled_;
     return handle(static_cast<NodeId>(n_step_ - 1));
@@ -176,7 +203,12 @@ Var<T> Tape<T>::detach(const Var<T>& v) {
     Node<T>& n = next_step_node();  // may grow steps_: read v's node only after it
     const Tensor<T>& value = node(v.id_).value;
     n.label = "detach";
-    n.value.resize(value.shape());
+    try {
+        resize_buffer(n.value, value.shape()[0], value.shape()[1], n.label, "value");
+    } catch (...) {
+        --n_step_;
+        throw;
+    }
     std::copy(value.begin(), value.end(), n.value.begin());
     return handle(static_cast<NodeId>(n_step_ - 1));
 }
@@ -195,7 +227,12 @@ Node<T>& Tape<T>::push(const OpDef<T>& op, std::span<const Var<T>> inputs, Shape
     n.op = &op;
     n.label = op.name;
     for (const auto& v : inputs) n.inputs.push_back(v.id_);
-    n.value.resize({out_shape[0], out_shape[1]});
+    try {
+        resize_buffer(n.value, out_shape[0], out_shape[1], op.name, "output");
+    } catch (...) {
+        --n_step_;  // a failed allocation records nothing
+        throw;
+    }
     return n;
 }
 
@@ -228,7 +265,7 @@ Tensor<T>* Tape<T>::grad_sink(NodeId id) {
     Node<T>& n = node(id);
     if (!n.requires_grad) return nullptr;
     if (!n.grad_live) {
-        n.grad.resize(n.value.shape());
+        resize_buffer(n.grad, n.value.shape()[0], n.value.shape()[1], n.label, "gradient");
         detail::fill(n.grad, T(0));
         n.grad_live = true;
     }
@@ -241,7 +278,7 @@ Tensor<T>* Tape<T>::grad_sink(NodeId id, bool* overwrite) {
     if (!n.requires_grad) return nullptr;
     *overwrite = !n.grad_live;
     if (!n.grad_live) {
-        n.grad.resize(n.value.shape());  // same shape as last step: keeps its memory
+        resize_buffer(n.grad, n.value.shape()[0], n.value.shape()[1], n.label, "gradient");  // same shape as last step: keeps its memory
         n.grad_live = true;
     }
     return &n.grad;

@@ -2,14 +2,25 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
+#include "autodiff/finite.hpp"
 #include "nn/spec.hpp"
 
 namespace tapegrad {
 
 namespace {
+
 const std::string kModelPrefix = "model.";
+
+// "nan", "inf", "-inf": the value a non-finite element holds, for messages.
+template <class T>
+std::string nonfinite_text(T x) {
+    if (std::isnan(x)) return "nan";
+    return std::signbit(x) ? "-inf" : "inf";
 }
+
+}  // namespace
 
 template <CheckpointScalar T>
 StateDict<T> module_state(const Module<T>& model) {
@@ -27,6 +38,11 @@ template <CheckpointScalar T>
 void load_module_state(Module<T>& model, const StateDict<T>& state, const std::string& origin) {
     const auto params = model.named_parameters();
     // Check everything first.
+    for (auto it = state.tensors.begin(); it != state.tensors.end(); ++it) {
+        const std::string& name = it->first;
+        if (std::any_of(state.tensors.begin(), it, [&](const auto& t) { return t.first == name; }))
+            throw CheckpointError(origin + ": tensor '" + name + "' appears more than once");
+    }
     for (const auto& p : params) {
         const auto it = std::find_if(state.tensors.begin(), state.tensors.end(), [&](const auto& t) { return t.first == p.name; });
         if (it == state.tensors.end())
@@ -34,6 +50,15 @@ void load_module_state(Module<T>& model, const StateDict<T>& state, const std::s
         if (shape_of(it->second) != p.var.shape())
             throw CheckpointError(origin + ": parameter '" + p.name + "' is " + shape_str(shape_of(it->second)) +
                                   " in the checkpoint but " + shape_str(p.var.shape()) + " in the model");
+        // A NaN or Inf weight would make every later loss NaN: a damaged checkpoint, not a model to resume.
+        const Tensor<T>& value = it->second;
+        const std::size_t k = detail::first_nonfinite(value.data(), value.size());
+        if (k < value.size()) {
+            const std::size_t cols = value.shape()[1];
+            throw CheckpointError(origin + ": parameter '" + p.name + "' holds " + nonfinite_text(value.data()[k]) +
+                                  " at element " + std::to_string(k) + " (row " + std::to_string(k / cols) +
+                                  ", col " + std::to_string(k % cols) + "); parameters must be finite");
+        }
     }
     for (const auto& entry : state.tensors) {
         const std::string& name = entry.first;  // not a structured binding: clang 14 cannot capture those

@@ -5,8 +5,8 @@
 //   metadata  "model.spec", "model.vocab" (when the model was built from a spec), "model.dtype" ("F32"/"F64"),
 //             "format" = "tapegrad-checkpoint-1", plus the extra state's metadata under its prefix and any
 //             caller metadata.
-// Loading is all-or-nothing: names, dtypes and shapes are checked first and the model's parameters are
-// untouched when anything is wrong.
+// Loading is all-or-nothing: names, dtypes, shapes and values (every element finite) are checked first and
+// the model's parameters are untouched when anything is wrong.
 #pragma once
 
 #include <filesystem>
@@ -29,8 +29,10 @@ inline constexpr const char* kCheckpointFormat = "tapegrad-checkpoint-1";
 template <CheckpointScalar T>
 StateDict<T> module_state(const Module<T>& model);
 
-// Assigns every parameter from `state` after checking that the names are exactly the model's and that
-// every shape matches; CheckpointError naming the first mismatch otherwise, with nothing assigned.
+// Assigns every parameter from `state` after checking that the names are exactly the model's (each once),
+// that every shape matches and that every element is finite; CheckpointError naming the first problem
+// otherwise, with nothing assigned, e.g.
+//   "<origin>: parameter '0.weight' holds nan at element 7 (row 2, col 1); parameters must be finite".
 template <CheckpointScalar T>
 void load_module_state(Module<T>& model, const StateDict<T>& state, const std::string& origin = "state");
 

@@ -1,5 +1,7 @@
 #include "nn/safetensors.hpp"
 
+#include "nn/file_read.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -15,7 +17,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -356,36 +357,6 @@ std::optional<pid_t> temporary_owner(const std::string& file, const std::string&
     return pid;
 }
 
-// ── file reading ──────────────────────────────────────────────────────────────────────────────────────────
-
-std::vector<std::byte> read_whole_file(const std::filesystem::path& path) {
-    auto fail_read = [&](const std::string& step, int error) {
-        fail(path.string(), step + ": " + std::strerror(error));
-    };
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail_read("cannot open", errno);
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
-
-    struct stat st {};
-    std::size_t capacity = 1 << 16;
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) capacity = static_cast<std::size_t>(st.st_size) + 1;
-    std::vector<std::byte> bytes(capacity);
-    std::size_t used = 0;
-    for (;;) {
-        if (used == bytes.size()) bytes.resize(bytes.size() * 2);
-        const ssize_t n = ::read(fd, bytes.data() + used, bytes.size() - used);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) fail_read("cannot read", errno);
-        if (n == 0) break;
-        used += static_cast<std::size_t>(n);
-    }
-    bytes.resize(used);
-    return bytes;
-}
-
 }  // namespace
 
 // ── DType ─────────────────────────────────────────────────────────────────────────────────────────────────
@@ -566,8 +537,13 @@ SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, const std::s
     return file;
 }
 
-SafetensorsFile load_safetensors(const std::filesystem::path& path) {
-    const auto bytes = read_whole_file(path);
+SafetensorsFile load_safetensors(const std::filesystem::path& path, std::uint64_t max_bytes) {
+    std::vector<std::byte> bytes;
+    try {
+        bytes = read_regular_file(path, "safetensors", max_bytes);
+    } catch (const FileError& e) {
+        fail(path.string(), e.problem);
+    }
     return parse_safetensors(bytes, path.string());
 }
 

@@ -15,6 +15,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <span>
@@ -105,8 +106,15 @@ private:
 // files of live processes are left alone. Returns the paths removed; I/O errors are ignored (best effort).
 std::vector<std::filesystem::path> remove_stale_temporaries(const std::filesystem::path& target);
 
-// Reads and validates a whole file. Throws CheckpointError naming the path (and the OS error, for I/O).
-SafetensorsFile load_safetensors(const std::filesystem::path& path);
+// The default size limit of load_safetensors: 16 GiB, about 25 times the largest model in this repository
+// with its Adam state (bench's "large" in float: 55,050,240 parameters × 3 tensors × 4 bytes = 661 MB).
+// Loading holds the file and a copy of its tensors: twice its size.
+inline constexpr std::uint64_t kMaxSafetensorsFileBytes = std::uint64_t{1} << 34;
+
+// Reads and validates a whole file. Only a regular file of at most max_bytes is read (nn/file_read.hpp:
+// /dev/zero, a FIFO, a directory are rejected at once). Throws CheckpointError naming the path and the
+// problem ("is a FIFO, not a regular file", "is N bytes, over the limit of M bytes", the OS error for I/O).
+SafetensorsFile load_safetensors(const std::filesystem::path& path, std::uint64_t max_bytes = kMaxSafetensorsFileBytes);
 
 // Validates and decodes a file image; origin names it in error messages (usually its path).
 SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, const std::string& origin);

@@ -163,12 +163,26 @@ std::function<void()> Adam<T>::prepare_load(typename Optimizer<T>::Loader& in) {
     o.weight_decay = in.keys.number("optim.weight_decay");
     o.amsgrad = in.keys.flag("optim.amsgrad");
     check(o, in.keys.owner());
+    using Range = typename Optimizer<T>::Loader::Range;
     std::vector<Moments> state(state_.size());
     for (std::size_t i = 0; i < state.size(); ++i) {
         if (in.steps[i] == 0) continue;
+        // m finite; v (a mean of squares) and v_max finite and >= 0: √v of a negative v is NaN.
         state[i].m = in.tensor(this->key("m", i), i);
-        state[i].v = in.tensor(this->key("v", i), i);
-        if (o.amsgrad) state[i].max_v = in.tensor(this->key("max_v", i), i);
+        state[i].v = in.tensor(this->key("v", i), i, Range::finite_nonnegative);
+        if (!o.amsgrad) continue;
+        state[i].max_v = in.tensor(this->key("max_v", i), i, Range::finite_nonnegative);
+        // v_max ← max(v_max, v) after every update: it is never below v.
+        const T* v = state[i].v.data();
+        const T* max_v = state[i].max_v.data();
+        const std::size_t n = state[i].v.size();
+        std::size_t k = 0;
+        while (k < n && !(max_v[k] < v[k])) ++k;
+        if (k < n)
+            throw DomainError(in.keys.owner() + ": tensor '" + this->key("max_v", i) + "' holds " +
+                              detail::format_number(double(max_v[k])) + " at " + this->element(i, k) +
+                              ", below '" + this->key("v", i) + "' = " + detail::format_number(double(v[k])) +
+                              " there; AMSGrad's max_v is the running maximum of v, never below it");
     }
     return [this, o, state = std::move(state)]() mutable {
         options_ = o;

@@ -46,6 +46,8 @@ struct AdamWOptions {
 
 // State: optim.m.<param>, optim.v.<param>, and optim.max_v.<param> with AMSGrad, for parameters that took
 // a step. Metadata: optim.beta1, optim.beta2, optim.eps, optim.weight_decay, optim.amsgrad.
+// load_state_dict requires every element of m finite, of v and max_v finite and >= 0, and max_v >= v
+// (DomainError naming the tensor and the element otherwise).
 template <class T>
 class Adam : public Optimizer<T> {
 public:

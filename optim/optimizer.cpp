@@ -1,9 +1,11 @@
 #include "optim/optimizer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <utility>
 
+#include "autodiff/finite.hpp"
 #include "optim/state_io.hpp"
 
 namespace tapegrad {
@@ -67,13 +69,17 @@ std::string Optimizer<T>::key(const char* buffer, std::size_t i) const {
 }
 
 template <class T>
-void Optimizer<T>::throw_nonfinite(std::size_t i, std::size_t k, double g) const {
+std::string Optimizer<T>::element(std::size_t i, std::size_t k) const {
     const std::size_t cols = params_[i].var.value().shape()[1];
+    return "element " + std::to_string(k) + " (row " + std::to_string(k / cols) + ", col " + std::to_string(k % cols) + ")";
+}
+
+template <class T>
+void Optimizer<T>::throw_nonfinite(std::size_t i, std::size_t k, double g) const {
     throw DomainError(name_ + ".step: gradient of parameter '" + params_[i].name + "' is " +
-                      detail::format_for_message(g) + " at element " + std::to_string(k) + " (row " +
-                      std::to_string(k / cols) + ", col " + std::to_string(k % cols) +
-                      "); nothing non-finite was written: elements with a non-finite gradient kept their values, the " +
-                      "other elements of this parameter and the parameters before it were updated, later ones were not)");
+                      detail::format_for_message(g) + " at " + element(i, k) +
+                      "; nothing non-finite was written: elements with a non-finite gradient kept their values, the " +
+                      "other elements of this parameter and the parameters before it were updated, later ones were not");
 }
 
 template <class T>
@@ -108,7 +114,7 @@ Optimizer<T>::Loader::Loader(detail::StateKeys& k, const StateDict<T>& state, co
 }
 
 template <class T>
-Tensor<T> Optimizer<T>::Loader::tensor(const std::string& key, std::size_t i) {
+Tensor<T> Optimizer<T>::Loader::tensor(const std::string& key, std::size_t i, Range range) {
     auto it = tensors_.find(key);
     if (it == tensors_.end())
         throw UsageError(keys.owner() + ": missing tensor '" + key + "' (parameter '" + opt_.params_[i].name +
@@ -117,8 +123,17 @@ Tensor<T> Optimizer<T>::Loader::tensor(const std::string& key, std::size_t i) {
     if (shape_of(*it->second) != want)
         throw ShapeError(keys.owner() + ": tensor '" + key + "' is " + shape_str(shape_of(*it->second)) +
                          " but parameter '" + opt_.params_[i].name + "' is " + shape_str(want));
+    // A NaN, an Inf or (in a second moment) a negative element would turn the next step's update into NaN.
+    const Tensor<T>& t = *it->second;
+    const bool nonnegative = range == Range::finite_nonnegative;
+    const T* p = t.data();
+    std::size_t k = detail::first_nonfinite(p, t.size());
+    if (nonnegative) k = std::size_t(std::find_if(p, p + k, [](T x) { return x < T(0); }) - p);  // first before k
+    if (k < t.size())
+        throw DomainError(keys.owner() + ": tensor '" + key + "' holds " + detail::format_for_message(double(p[k])) +
+                          " at " + opt_.element(i, k) + "; its elements must be finite" + (nonnegative ? " and >= 0" : ""));
     keys.use_tensor(key);
-    return *it->second;
+    return t;
 }
 
 template <class T>
@@ -129,11 +144,11 @@ void Optimizer<T>::load_state_dict(const StateDict<T>& state) {
     if (kind != name_) throw UsageError(keys.owner() + ": the state is of a " + kind + " optimizer, not " + name_);
     const double lr = keys.number("optim.lr");
     check_lr(lr, keys.owner());
-    const std::int64_t step_count = keys.count("optim.step_count");
+    const std::int64_t step_count = keys.step_count("optim.step_count");
     std::vector<std::int64_t> steps(params_.size());
     for (std::size_t i = 0; i < params_.size(); ++i) {
         const std::string k = "optim.step." + params_[i].name;
-        steps[i] = keys.count(k);
+        steps[i] = keys.step_count(k);
         if (steps[i] > step_count)
             throw DomainError(keys.owner() + ": '" + k + "' = " + std::to_string(steps[i]) +
                               " exceeds optim.step_count = " + std::to_string(step_count));

@@ -25,10 +25,14 @@
 //             optim.step.<param name> (that parameter's step count, for every parameter),
 //             and each optimizer's hyper-parameters (numbers written "%.17g": doubles round-trip exactly);
 //   tensors   each optimizer's buffers, "optim.<buffer>.<param name>", for parameters that took a step.
-// load_state_dict validates everything first (kind, every key present and known, values, shapes) and only
-// then assigns, so a failed load leaves the optimizer unchanged. It restores the hyper-parameters too.
-// Errors: UsageError (missing, unexpected or duplicate key, other optimizer kind), ShapeError (a buffer whose
-// shape differs from its parameter's), DomainError (a value that is not a valid number or hyper-parameter).
+// load_state_dict validates everything first (kind, every key present and known, values, shapes, every
+// buffer element) and only then assigns, so a failed load leaves the optimizer unchanged. It restores the
+// hyper-parameters too. Errors: UsageError (missing, unexpected or duplicate key, other optimizer kind),
+// ShapeError (a buffer whose shape differs from its parameter's), DomainError (a value that is not a valid
+// number, hyper-parameter or step count — counts are integers in [0, 2^53], a parameter's at most
+// optim.step_count — or a buffer element that is NaN or ±Inf, a negative second moment, an AMSGrad max_v below
+// v), e.g. "Adam.load_state_dict: tensor 'optim.v.layer.w' holds -1 at element 5 (row 1, col 1); its elements
+// must be finite and >= 0".
 #pragma once
 
 #include <cstdint>
@@ -89,8 +93,11 @@ protected:
                const std::vector<std::int64_t>& steps);
         detail::StateKeys& keys;
         const std::vector<std::int64_t>& steps;  // the loaded per-parameter step counts
-        // The tensor `key` (UsageError if missing), of parameter i's shape (ShapeError otherwise), as a copy.
-        Tensor<T> tensor(const std::string& key, std::size_t i);
+        // What a buffer's elements may be: every buffer is finite; second moments are also >= 0.
+        enum class Range { finite, finite_nonnegative };
+        // The tensor `key` (UsageError if missing), of parameter i's shape (ShapeError otherwise), every
+        // element in `range` (DomainError naming the key, the element and its value otherwise), as a copy.
+        Tensor<T> tensor(const std::string& key, std::size_t i, Range range = Range::finite);
 
     private:
         std::map<std::string, const Tensor<T>*> tensors_;
@@ -102,6 +109,8 @@ protected:
 
     // "optim.<buffer>.<name of parameter i>"
     std::string key(const char* buffer, std::size_t i) const;
+    // "element 5 (row 1, col 1)": where flat index k of parameter i is.
+    std::string element(std::size_t i, std::size_t k) const;
     // DomainError: parameter i's gradient element k is NaN or Inf.
     [[noreturn]] void throw_nonfinite(std::size_t i, std::size_t k, double g) const;
     // ShapeError: parameter i's value no longer has the shape of its state buffers.

@@ -56,7 +56,7 @@ void LrSchedule::load_metadata(const std::map<std::string, std::string>& metadat
     detail::StateKeys keys(name_ + ".load_state_dict", "schedule.", metadata);
     const std::string& kind = keys.text("schedule.kind");
     if (kind != name_) throw UsageError(keys.owner() + ": the state is of a " + kind + " schedule, not " + name_);
-    const std::int64_t position = keys.count("schedule.position");
+    const std::int64_t position = keys.step_count("schedule.position");  // in [0, 2^53]
     std::function<void()> assign = prepare_load(keys);
     keys.require_all_used();
     position_ = position;

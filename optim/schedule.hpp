@@ -7,7 +7,8 @@
 // apply() sets the optimizer's lr to lr_at(position()). The state dict (metadata under "schedule.": kind,
 // position and the hyper-parameters, numbers "%.17g") restores position and hyper-parameters; loading
 // validates everything first and changes nothing when it throws (UsageError for a missing or unexpected
-// key or another kind of schedule, DomainError for a bad value).
+// key or another kind of schedule, DomainError for a bad value: a position that is not an integer in
+// [0, 2^53], a number that is not finite, a hyper-parameter the constructor would reject).
 #pragma once
 
 #include <cstdint>

@@ -14,7 +14,8 @@ struct SGDOptions {
     bool nesterov = false;       // requires momentum > 0 and dampening = 0
 };
 
-// State: optim.momentum_buffer.<param> (when momentum != 0, for parameters that took a step).
+// State: optim.momentum_buffer.<param> (when momentum != 0, for parameters that took a step; every element
+// finite, or load_state_dict throws DomainError naming the tensor and the element).
 // Metadata: optim.momentum, optim.dampening, optim.weight_decay, optim.nesterov.
 template <class T>
 class SGD : public Optimizer<T> {

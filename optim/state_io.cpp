@@ -1,8 +1,10 @@
 #include "optim/state_io.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
-#include <cstdlib>
+#include <limits>
+#include <optional>
 
 #include "autodiff/errors.hpp"
 
@@ -10,8 +12,8 @@ namespace tapegrad::detail {
 
 std::string format_number(double x) {
     char buf[40];
-    std::snprintf(buf, sizeof buf, "%.17g", x);
-    return buf;
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::general, 17);
+    return std::string(buf, ec == std::errc() ? end : buf);  // 40 chars always suffice: "-d.dddddddddddddddde-308"
 }
 
 std::string format_count(std::int64_t n) { return std::to_string(n); }
@@ -44,29 +46,57 @@ const std::string& StateKeys::text(const std::string& key) {
     return it->second;
 }
 
+// Metadata comes from files: a value is shown cut short, so that a huge one cannot flood the message.
+namespace {
+std::string shown(const std::string& s) {
+    constexpr std::size_t kMaxChars = 40;
+    return "'" + (s.size() > kMaxChars ? s.substr(0, kMaxChars) + "..." : s) + "'";
+}
+}  // namespace
+
 double StateKeys::number(const std::string& key) {
     const std::string& s = text(key);
-    char* end = nullptr;
-    const double x = s.empty() ? 0.0 : std::strtod(s.c_str(), &end);
-    if (s.empty() || end != s.c_str() + s.size())
-        throw DomainError(owner_ + ": metadata '" + key + "' = '" + s + "' is not a number");
+    double x = 0.0;
+    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+    if (s.empty() || ec != std::errc() || ptr != s.data() + s.size())
+        throw DomainError(owner_ + ": metadata '" + key + "' = " + shown(s) + " is not a number");
+    // Every number of a state (hyper-parameters, lr) is finite; "nan" and "inf" parse, but are never valid.
+    if (!std::isfinite(x)) throw DomainError(owner_ + ": metadata '" + key + "' = " + shown(s) + " is not finite");
     return x;
 }
 
+namespace {
+// Decimal digits only, as a value in [0, max]; nothing otherwise. (from_chars alone would take "-0".)
+std::optional<std::int64_t> parse_count(const std::string& s, std::int64_t max) {
+    if (s.empty() || s.front() < '0' || s.front() > '9') return std::nullopt;
+    std::int64_t n = 0;
+    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc() || ptr != s.data() + s.size() || n > max) return std::nullopt;
+    return n;
+}
+}  // namespace
+
 std::int64_t StateKeys::count(const std::string& key) {
     const std::string& s = text(key);
-    std::int64_t n = 0;
-    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || n < 0)
-        throw DomainError(owner_ + ": metadata '" + key + "' = '" + s + "' is not a count (an integer >= 0)");
-    return n;
+    const auto n = parse_count(s, std::numeric_limits<std::int64_t>::max());
+    if (!n) throw DomainError(owner_ + ": metadata '" + key + "' = " + shown(s) + " is not a count (an integer >= 0)");
+    return *n;
+}
+
+std::int64_t StateKeys::step_count(const std::string& key) {
+    const std::string& s = text(key);
+    const auto n = parse_count(s, kMaxStepCount);
+    if (!n)
+        throw DomainError(owner_ + ": metadata '" + key + "' = " + shown(s) + " is not a count (an integer in [0, " +
+                          std::to_string(kMaxStepCount) + "])");
+    return *n;
 }
 
 bool StateKeys::flag(const std::string& key) {
     const std::string& s = text(key);
     if (s == "true") return true;
     if (s == "false") return false;
-    throw DomainError(owner_ + ": metadata '" + key + "' = '" + s + "' is not a flag (true or false)");
+    throw DomainError(owner_ + ": metadata '" + key + "' = " + shown(s) + " is not a flag (true or false)");
 }
 
 void StateKeys::require_all_used() const {

@@ -1,11 +1,9 @@
 #include "corpus.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
+
+#include "nn/file_read.hpp"
 
 namespace train_lm {
 
@@ -32,14 +30,15 @@ std::vector<std::filesystem::path> default_corpus_files() {
 }
 
 std::string read_text(const std::vector<std::filesystem::path>& files) {
+    // Every byte becomes an 8-byte id: 1 GiB of text is already 8 GiB of ids.
+    constexpr std::uint64_t kMaxTextBytes = std::uint64_t(1) << 30;
     std::string text;
     for (const auto& f : files) {
-        std::ifstream in(f, std::ios::binary);
-        if (!in) throw std::runtime_error("cannot read " + f.string() + ": " + std::strerror(errno));
-        std::ostringstream ss;
-        ss << in.rdbuf();
-        if (in.bad()) throw std::runtime_error("cannot read " + f.string() + ": read error");
-        text += ss.str();
+        try {
+            text += tapegrad::read_regular_text(f, "data", kMaxTextBytes - text.size());
+        } catch (const tapegrad::FileError& e) {
+            throw std::runtime_error("cannot read " + f.string() + ": " + e.problem);
+        }
     }
     return text;
 }

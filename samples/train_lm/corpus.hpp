@@ -24,7 +24,8 @@ struct Corpus {
 // in name order.
 std::vector<std::filesystem::path> default_corpus_files();
 
-// Reads the files, concatenated. Throws std::runtime_error naming the path for a missing or unreadable file.
+// Reads the files, concatenated: regular files only (not a device or FIFO), 1 GiB in all at most. Throws
+// std::runtime_error naming the path for a missing, unreadable, special or too large file.
 std::string read_text(const std::vector<std::filesystem::path>& files);
 
 // Splits text: the first (1 − val_fraction) of it trains, the rest validates. Throws std::runtime_error when

@@ -5,12 +5,13 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include <csignal>
 #include <iostream>
+#include <new>
 #include <optional>
 #include <unistd.h>
 
 #include "autodiff/threads.hpp"
+#include "cli_checks.hpp"
 #include "trainer.hpp"
 #ifdef TAPEGRAD_WITH_MPI
 #include "distributed/mpi_session.hpp"
@@ -18,13 +19,34 @@
 
 namespace {
 
-void on_sigint(int) { train_lm::stop_requested = true; }
-
 train_lm::Corpus load_corpus(const std::string& data) {
     if (data.empty()) return train_lm::make_corpus(train_lm::read_text(train_lm::default_corpus_files()), "fortunes");
     if (!std::filesystem::is_regular_file(data))
         throw std::runtime_error("--data " + data + ": not a readable file");
     return train_lm::make_corpus(train_lm::read_text({data}), data);
+}
+
+// `train_lm generate`: samples from a checkpoint, streaming each character as it is drawn.
+int generate(const std::string& checkpoint, const std::string& prompt, std::size_t length, double temperature,
+             std::uint64_t seed) {
+    tapegrad::Tape<float> tape;
+    auto model = tapegrad::load_model<float>(checkpoint, tape);  // rejects non-finite weights
+    const auto file = tapegrad::load_safetensors(checkpoint);
+    if (!file.metadata.count("data.alphabet"))
+        throw std::runtime_error(checkpoint + ": not a train_lm checkpoint (no data.alphabet)");
+    // The same checks as --resume: one distinct byte per token of the model's vocabulary.
+    const auto alphabet = train_lm::checkpoint_alphabet(file, model->vocab(), checkpoint);
+    std::vector<std::int64_t> ids;
+    for (unsigned char c : prompt) {
+        const auto pos = std::find(alphabet.begin(), alphabet.end(), c);
+        if (pos == alphabet.end()) throw std::runtime_error(std::string("--prompt: character '") + char(c) + "' is not in the model's vocabulary");
+        ids.push_back(pos - alphabet.begin());
+    }
+    std::cout << prompt << std::flush;
+    train_lm::sample(*model, ids, length, temperature, seed, std::size_t(train_lm::start_id(*model, alphabet)),
+                     [&](std::int64_t id) { std::cout << char(alphabet[std::size_t(id)]) << std::flush; });
+    std::cout << "\n";
+    return 0;
 }
 
 }  // namespace
@@ -43,27 +65,29 @@ int main(int argc, char** argv) {
         world = mpi->world_size();
     }
 #endif
+    namespace cli = train_lm::cli;
     CLI::App app{"train_lm: a character-level language model trained with tapegrad"};
     train_lm::TrainOptions opt;
     std::string data;
     bool summary_json = false;
-    app.add_option("--data", data, "text file to train on (default: Debian's fortunes corpus)");
+    app.add_option("--data", data, "text file to train on (default: Debian's fortunes corpus)")->check(cli::non_empty());
     app.add_option("--model", opt.model, "'default' (context MLP), 'seed' (the design note's model) or a spec")->capture_default_str();
-    app.add_option("--context", opt.context, "previous characters the default model reads")->capture_default_str()->check(CLI::Range(1, 256));
-    app.add_option("--steps", opt.steps, "training steps")->capture_default_str()->check(CLI::Range(std::int64_t(1), std::int64_t(1) << 40));
-    app.add_option("--batch", opt.batch, "positions per step")->capture_default_str()->check(CLI::Range(std::size_t(1), std::size_t(1) << 24));
-    app.add_option("--lr", opt.lr, "peak learning rate (Adam)")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--warmup", opt.warmup, "linear warm-up steps")->capture_default_str()->check(CLI::NonNegativeNumber);
-    app.add_option("--clip", opt.clip, "gradient-norm clip, 0 for none")->capture_default_str()->check(CLI::NonNegativeNumber);
-    app.add_option("--seed", opt.seed, "random seed (initialisation, batches, sampling)")->capture_default_str();
-    app.add_option("--threads", opt.threads, "threads for the GEMMs (OpenBLAS) and the other loops (OpenMP); 0: their defaults, one per core")->capture_default_str()->check(CLI::Range(0, 256));
-    app.add_option("--eval-every", opt.eval_every, "steps between validation estimates")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--checkpoint-every", opt.checkpoint_every, "steps between checkpoints")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--out", opt.out_dir, "output directory (checkpoint, train_log.csv, loss.png)")->capture_default_str();
-    app.add_option("--resume", opt.resume, "continue from this checkpoint")->check(CLI::ExistingFile);
-    app.add_option("--stop-after", opt.stop_after, "stop as on Ctrl-C (checkpoint, exit 130) after this many steps")->check(CLI::PositiveNumber);
-    app.add_option("--sample-length", opt.sample_length, "characters sampled after training")->capture_default_str();
-    app.add_option("--temperature", opt.temperature, "sampling temperature")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--context", opt.context, "previous characters the default model reads")->capture_default_str()->check(cli::unsigned_in(1, 256));
+    app.add_option("--steps", opt.steps, "training steps")->capture_default_str()->check(cli::integer_in(1, std::int64_t(1) << 40));
+    app.add_option("--batch", opt.batch, "positions per step")->capture_default_str()->check(cli::unsigned_in(1, std::uint64_t(1) << 24));
+    app.add_option("--lr", opt.lr, "peak learning rate (Adam)")->capture_default_str()->check(cli::finite_positive());
+    app.add_option("--warmup", opt.warmup, "linear warm-up steps")->capture_default_str()->check(cli::integer_in(0, std::int64_t(1) << 40));
+    app.add_option("--clip", opt.clip, "gradient-norm clip, 0 for none")->capture_default_str()->check(cli::finite_non_negative());
+    app.add_option("--seed", opt.seed, "random seed (initialisation, batches, sampling)")->capture_default_str()->check(cli::unsigned_in(0, UINT64_MAX));
+    app.add_option("--threads", opt.threads, "threads for the GEMMs (OpenBLAS) and the other loops (OpenMP); 0: their defaults, one per core")->capture_default_str()->check(cli::thread_count());
+    app.add_option("--eval-every", opt.eval_every, "steps between validation estimates")->capture_default_str()->check(cli::integer_in(1, std::int64_t(1) << 40));
+    app.add_option("--checkpoint-every", opt.checkpoint_every, "steps between checkpoints")->capture_default_str()->check(cli::integer_in(1, std::int64_t(1) << 40));
+    app.add_option("--out", opt.out_dir, "output directory (checkpoint, train_log.csv, loss.png); one run at a time")->capture_default_str()->check(cli::non_empty());
+    app.add_flag("--overwrite", opt.overwrite, "a fresh run may replace the checkpoint of an earlier run in --out");
+    app.add_option("--resume", opt.resume, "continue from this checkpoint")->check(cli::regular_file());
+    app.add_option("--stop-after", opt.stop_after, "stop as on Ctrl-C (checkpoint, exit 130) after this many steps")->check(cli::integer_in(1, std::int64_t(1) << 40));
+    app.add_option("--sample-length", opt.sample_length, "characters sampled after training")->capture_default_str()->check(cli::unsigned_in(0, std::uint64_t(1) << 40));
+    app.add_option("--temperature", opt.temperature, "sampling temperature")->capture_default_str()->check(cli::finite_positive());
     app.add_flag("--summary-json", summary_json, "print a JSON summary as the last line");
     app.add_flag("--detect-anomaly", opt.detect_anomaly, "stop at the first op producing NaN/Inf, naming it (slower)");
 
@@ -72,40 +96,27 @@ int main(int argc, char** argv) {
     std::size_t gen_length = 400;
     double gen_temperature = 0.8;
     std::uint64_t gen_seed = 1;
-    gen->add_option("--checkpoint", gen_checkpoint, "checkpoint written by train_lm")->required()->check(CLI::ExistingFile);
-    gen->add_option("--length", gen_length, "characters to sample")->capture_default_str();
-    gen->add_option("--temperature", gen_temperature, "sampling temperature")->capture_default_str()->check(CLI::PositiveNumber);
-    gen->add_option("--seed", gen_seed, "random seed")->capture_default_str();
+    gen->add_option("--checkpoint", gen_checkpoint, "checkpoint written by train_lm")->required()->check(cli::regular_file());
+    gen->add_option("--length", gen_length, "characters to sample (streamed as they are drawn)")->capture_default_str()->check(cli::unsigned_in(0, std::uint64_t(1) << 40));
+    gen->add_option("--temperature", gen_temperature, "sampling temperature")->capture_default_str()->check(cli::finite_positive());
+    gen->add_option("--seed", gen_seed, "random seed")->capture_default_str()->check(cli::unsigned_in(0, UINT64_MAX));
     gen->add_option("--prompt", prompt, "text to continue (characters of the training vocabulary)");
 
     CLI11_PARSE(app, argc, argv);
 
+    // Ctrl-C, SIGTERM and mpirun's SIGUSR1: training saves and stops; any phase stops within a second.
+    train_lm::install_stop_handlers(/*quiet=*/rank != 0);
+    const char* phase = "starting";
     try {
         if (*gen) {
-            tapegrad::Tape<float> tape;
-            auto model = tapegrad::load_model<float>(gen_checkpoint, tape);
-            const auto file = tapegrad::load_safetensors(gen_checkpoint);
-            const auto it = file.metadata.find("data.alphabet");
-            if (it == file.metadata.end()) throw std::runtime_error(gen_checkpoint + ": not a train_lm checkpoint (no data.alphabet)");
-            const auto alphabet = train_lm::alphabet_from_hex(it->second);
-            std::vector<std::int64_t> ids;
-            for (unsigned char c : prompt) {
-                const auto pos = std::find(alphabet.begin(), alphabet.end(), c);
-                if (pos == alphabet.end()) throw std::runtime_error(std::string("--prompt: character '") + char(c) + "' is not in the model's vocabulary");
-                ids.push_back(pos - alphabet.begin());
-            }
-            const auto out = train_lm::sample(*model, ids, gen_length, gen_temperature, gen_seed,
-                                              std::size_t(train_lm::start_id(*model, alphabet)));
-            std::cout << prompt;
-            for (auto id : out) std::cout << char(alphabet[std::size_t(id)]);
-            std::cout << "\n";
-            return 0;
+            phase = "sampling";
+            return generate(gen_checkpoint, prompt, gen_length, gen_temperature, gen_seed);
         }
         opt.progress_bar = ::isatty(STDOUT_FILENO) && !summary_json;
         opt.data_parallel = world > 1;
-        std::signal(SIGINT, on_sigint);
-        std::signal(SIGUSR1, on_sigint);  // mpirun forwards SIGUSR1 to every rank (and ends the job on SIGINT)
+        phase = "reading the data";
         const train_lm::Corpus corpus = load_corpus(data);
+        phase = "training";
         const train_lm::TrainSummary s = train_lm::train(corpus, opt, std::cout);
         if (summary_json && rank == 0) {
             const nlohmann::json j = {{"steps", s.steps},           {"train_loss", s.train_loss}, {"val_loss", s.val_loss},
@@ -115,7 +126,18 @@ int main(int argc, char** argv) {
                                       {"ranks", s.ranks},           {"allreduce_seconds", s.allreduce_seconds}};
             std::cout << j.dump() << std::endl;
         }
-        return s.interrupted ? 130 : 0;
+        return s.interrupted ? train_lm::interrupted_exit_code() : 0;
+    } catch (const train_lm::Interrupted& e) {
+        std::cout << std::flush;
+        std::cerr << "\ntrain_lm: " << e.what() << "\n";
+        return train_lm::interrupted_exit_code();
+    } catch (const std::bad_alloc&) {
+        std::cerr << "train_lm: error: out of memory while " << phase
+                  << " (an allocation failed); use a smaller --batch or --model, or free memory\n";
+#ifdef TAPEGRAD_WITH_MPI
+        if (mpi && world > 1) mpi->abort(1);
+#endif
+        return 1;
     } catch (const std::exception& e) {
         std::cerr << "train_lm: " << (world > 1 ? std::string("rank ").append(std::to_string(rank)).append(": ") : "")
                   << "error: " << e.what() << "\n";

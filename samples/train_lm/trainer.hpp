@@ -1,7 +1,7 @@
 // Training a character-level language model: the loop, evaluation, checkpoints, logs and sampling.
 #pragma once
 
-#include <atomic>
+#include <functional>
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "corpus.hpp"
+#include "run_checkpoint.hpp"
+#include "stop_signals.hpp"
 #include "nn/nn.hpp"
 
 namespace train_lm {
@@ -35,6 +37,7 @@ struct TrainOptions {
     std::int64_t stop_after = 0;    // > 0: stop as on SIGINT (checkpoint, interrupted) after this many steps
     bool detect_anomaly = false;    // the tape's anomaly mode: the first NaN/Inf names its op and node
     bool progress_bar = false;      // a terminal: one redrawn line; otherwise plain log lines
+    bool overwrite = false;         // a fresh run may replace the checkpoint of an earlier run in out_dir
     // Data-parallel over MPI_COMM_WORLD (main sets it under mpirun with 2+ ranks): `batch` is the global
     // batch, each rank takes batch/N of its rows; only rank 0 prints, logs, evaluates and writes files.
     bool data_parallel = false;
@@ -56,27 +59,30 @@ struct TrainSummary {
 // The spec a --model value stands for.
 std::string resolve_spec(const std::string& model, std::size_t vocab, std::size_t context);
 
+// Called by a long phase after each chunk with the work done and the whole work.
+using ProgressFn = std::function<void(std::size_t done, std::size_t total)>;
+
 // Mean cross-entropy (nats/token) of predicting ids[p+1] from the context ending at p, over the first
-// `max_positions` positions (all when 0). Nothing is recorded for backward.
+// `max_positions` positions (all when 0), in chunks of eval_chunk_positions(model). Nothing is recorded for
+// backward. Between chunks: reports to `progress` (if any) and throws Interrupted on a stop request.
 double evaluate(tapegrad::Module<float>& model, const std::vector<std::int64_t>& ids, std::size_t pad,
-                std::size_t max_positions = 0);
+                std::size_t max_positions = 0, const ProgressFn& progress = {});
 
 // The id that stands before the first token when sampling: the padding id of a context embedding, or
 // for a plain embedding (no padding row) the id of '\n' (0 if the alphabet has none).
 std::int64_t start_id(const tapegrad::Sequential<float>& model, const std::vector<unsigned char>& alphabet);
 
-// Samples `length` tokens after `prompt` (ids), temperature > 0; deterministic for a seed. `pad` fills the
-// context before the prompt (see start_id).
+// Samples `length` tokens after `prompt` (ids), temperature > 0 and finite; deterministic for a seed. `pad`
+// fills the context before the prompt (see start_id). `on_token` (if any) receives each token as it is
+// drawn, so that output can stream (the tokens are then not kept: the result is empty); a stop request
+// throws Interrupted between tokens.
 std::vector<std::int64_t> sample(tapegrad::Module<float>& model, std::vector<std::int64_t> prompt, std::size_t length,
-                                 double temperature, std::uint64_t seed, std::size_t pad);
+                                 double temperature, std::uint64_t seed, std::size_t pad,
+                                 const std::function<void(std::int64_t)>& on_token = {});
 
-// Set asynchronously (SIGINT): the loop saves a checkpoint and stops after the current step.
-extern std::atomic<bool> stop_requested;
-
+// Trains (or resumes) as the options say. A stop request (stop_signals.hpp) during training saves a
+// checkpoint and returns with `interrupted`; one during the final evaluation, plot or sample throws
+// Interrupted (the checkpoint is already saved).
 TrainSummary train(const Corpus& corpus, const TrainOptions& options, std::ostream& out);
-
-// The alphabet as stored in checkpoint metadata (hex pairs), and back.
-std::string alphabet_to_hex(const std::vector<unsigned char>& alphabet);
-std::vector<unsigned char> alphabet_from_hex(const std::string& hex);
 
 }  // namespace train_lm

@@ -1,6 +1,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "test_util.hpp"
 
@@ -163,4 +164,70 @@ TEST_CASE("load_model rejects a spec larger than the tensors the file holds, bef
                         Catch::Matchers::Contains("metadata model.spec 'embed(8000) linear(vocab)' has 128008000 parameters, "
                                                   "but the file holds 15 under 'model.'"));
     CHECK(fresh.num_parameters() == 0);
+}
+
+// A checkpoint whose weights hold NaN or Inf used to load, and training resumed into NaN losses. Every
+// parameter is checked before any is assigned: a bad value in the last parameter leaves the first ones
+// unchanged too. Parameters of kSpec with vocab 11: 0.weight 12x3, 1.weight 6x8, 1.bias 1x8, 3.weight 1x8,
+// 3.bias 1x8, 4.weight 8x11, 4.bias 1x11 (element k of an r x c tensor is at row k / c, col k % c).
+TEST_CASE("checkpoints with NaN or Inf parameters are rejected, naming the tensor, element and value, and change nothing",
+          "[nn][checkpoint][errors]") {
+    TempDir dir;
+    Tape<float> tape;
+    Generator gen(3);
+    auto source = build_model<float>(kSpec, 11, tape, gen);
+    Generator gen2(4);
+    auto target = build_model<float>(kSpec, 11, tape, gen2);
+    const auto original = values_of(*target);
+    auto unchanged = [&] {
+        const auto now = values_of(*target);
+        for (std::size_t i = 0; i < now.size(); ++i) REQUIRE(bitwise_equal(now[i], original[i]));
+    };
+    auto set = [&](const std::string& name, std::size_t row, std::size_t col, float x) {
+        for (const auto& p : source->named_parameters())
+            if (p.name == name) p.var.mutable_value()(row, col) = x;
+    };
+    const fs::path path = dir.path / "bad.safetensors";
+    auto expect = [&](const std::string& problem) {
+        save_checkpoint<float>(path, *source);
+        REQUIRE_THROWS_WITH(load_checkpoint(path, *target), path.string() + ": " + problem);
+        unchanged();
+        REQUIRE_THROWS_WITH(load_module_state(*target, module_state(*source)), "state: " + problem);
+        unchanged();
+        Tape<float> fresh;
+        REQUIRE_THROWS_WITH(load_model<float>(path, fresh), path.string() + ": " + problem);
+    };
+    SECTION("NaN in a weight") {
+        set("1.weight", 2, 5, std::numeric_limits<float>::quiet_NaN());
+        expect("parameter '1.weight' holds nan at element 21 (row 2, col 5); parameters must be finite");
+    }
+    SECTION("+Inf in the last parameter") {
+        set("4.bias", 0, 3, std::numeric_limits<float>::infinity());
+        expect("parameter '4.bias' holds inf at element 3 (row 0, col 3); parameters must be finite");
+    }
+    SECTION("-Inf in the first parameter") {
+        set("0.weight", 11, 2, -std::numeric_limits<float>::infinity());
+        expect("parameter '0.weight' holds -inf at element 35 (row 11, col 2); parameters must be finite");
+    }
+    SECTION("the largest finite values load") {
+        set("1.weight", 0, 0, std::numeric_limits<float>::max());
+        set("4.bias", 0, 0, -std::numeric_limits<float>::max());
+        save_checkpoint<float>(path, *source);
+        load_checkpoint(path, *target);
+        const auto want = values_of(*source), got = values_of(*target);
+        for (std::size_t i = 0; i < want.size(); ++i) CHECK(bitwise_equal(want[i], got[i]));
+    }
+}
+
+// A StateDict built in memory can name a tensor twice; the second copy used to be ignored silently.
+TEST_CASE("load_module_state rejects a tensor given twice, and changes nothing", "[nn][checkpoint][errors]") {
+    Tape<double> tape;
+    Generator gen(1);
+    SeedLanguageModel<double> lm(tape, 3, 2, 2, gen);
+    const auto original = values_of(lm);
+    StateDict<double> state = module_state(lm);
+    state.tensors.emplace_back("W2", Tensor<double>({2, 2}, 0.5));
+    REQUIRE_THROWS_WITH(load_module_state(lm, state, "mine"), "mine: tensor 'W2' appears more than once");
+    const auto now = values_of(lm);
+    for (std::size_t i = 0; i < now.size(); ++i) CHECK(bitwise_equal(now[i], original[i]));
 }

@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <limits>
 #include <map>
@@ -20,7 +22,9 @@
 #include <vector>
 
 #include <csignal>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +33,7 @@
 namespace fs = std::filesystem;
 using namespace tapegrad;
 using Catch::Matchers::Contains;
+using Catch::Matchers::Equals;
 
 namespace {
 
@@ -514,12 +519,56 @@ TEST_CASE("safetensors: loading names the file on I/O and format errors", "[safe
     CHECK_THAT(checkpoint_error([&] { load_safetensors(missing); }),
                Contains(missing.string()) && Contains("cannot open") && Contains(std::strerror(ENOENT)));
     CHECK_THAT(checkpoint_error([&] { load_safetensors(dir.path()); }),
-               Contains(dir.path().string()) && Contains(std::strerror(EISDIR)));
+               Equals("safetensors '" + dir.path().string() + "': is a directory, not a regular file"));
 
     const auto bad = dir / "bad.safetensors";
     write_file(bad, file_image("[1,2]"));
     CHECK_THAT(checkpoint_error([&] { load_safetensors(bad); }),
                Contains(bad.string()) && Contains("must be a JSON object"));
+}
+
+// Pointed at a device, load_safetensors read until std::bad_alloc (/dev/zero, /dev/urandom never end); at a
+// FIFO without a writer it blocked forever in open(). Only regular files are read now (nn/file_read.hpp),
+// and only up to a size limit.
+TEST_CASE("safetensors: loading reads regular files only and fails at once on devices and FIFOs", "[safetensors][corrupt]") {
+    for (const char* device : {"/dev/zero", "/dev/urandom"}) {
+        INFO(device);
+        CHECK_THAT(checkpoint_error([&] { load_safetensors(device); }),
+                   Equals("safetensors '" + std::string(device) + "': is a character device, not a regular file"));
+    }
+
+    TempDir dir;
+    const auto fifo = dir / "pipe.safetensors";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    // On another thread, released by opening the FIFO for writing if it is still blocked after 10 s.
+    auto message = std::async(std::launch::async, [&]() -> std::string {  // no Catch macros off the main thread
+        try {
+            load_safetensors(fifo);
+        } catch (const CheckpointError& e) {
+            return e.what();
+        }
+        return "loaded without an error";
+    });
+    if (message.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+        const int writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (writer >= 0) ::close(writer);
+        message.wait();
+        FAIL("load_safetensors blocked on a FIFO without a writer");
+    }
+    CHECK_THAT(message.get(), Equals("safetensors '" + fifo.string() + "': is a FIFO, not a regular file"));
+}
+
+TEST_CASE("safetensors: loading rejects a file over the size limit before reading it", "[safetensors][corrupt]") {
+    TempDir dir;
+    const auto path = dir / "sample.safetensors";
+    const Bytes bytes = sample_file();
+    write_file(path, bytes);
+    const std::uint64_t size = bytes.size();
+    CHECK(load_safetensors(path, size).tensors.size() == 2);  // exactly at the limit: read
+    CHECK_THAT(checkpoint_error([&] { load_safetensors(path, size - 1); }),
+               Equals("safetensors '" + path.string() + "': is " + std::to_string(size) + " bytes, over the limit of " +
+                      std::to_string(size - 1) + " bytes"));
+    CHECK(kMaxSafetensorsFileBytes == std::uint64_t{16} * 1024 * 1024 * 1024);
 }
 
 // ── atomic saving ────────────────────────────────────────────────────────────────────────────────────────

@@ -1,7 +1,9 @@
 // Adam, AMSGrad and AdamW against the note's worked first step and a plain scalar reference written from the
 // equations of seed-math §4 (not from torch's factoring), resume, bad options.
 #include <algorithm>
+#include <limits>
 #include <map>
+#include <memory>
 
 #include "optim_test_util.hpp"
 
@@ -256,4 +258,83 @@ TEST_CASE("Adam and AdamW reject bad hyper-parameters, naming them", "[adam][err
     bad({.weight_decay = INFINITY}, {"weight_decay", "inf"});
     Adam<float> ok(params, {.beta1 = 0.0, .beta2 = 0.0});  // the closed ends of [0, 1) are allowed
     CHECK(ok.options().beta1 == 0.0);
+}
+
+// A checkpoint's Adam state with a NaN or Inf moment, or a negative second moment, used to load; the next
+// update then wrote NaN into the parameter (NaN in m or v propagates, √v of a negative v is NaN). The toy's
+// layer.w is 3x4 and layer.b 1x4: element k is at row k / 4, col k % 4.
+TEST_CASE("Adam, AMSGrad and AdamW reject non-finite or negative moments, naming the tensor and element, and change nothing",
+          "[adam][state][errors]") {
+    struct Config {
+        const char* owner;
+        bool decoupled, amsgrad;
+    };
+    for (const Config c : {Config{"Adam", false, false}, Config{"Adam", false, true}, Config{"AdamW", true, true}}) {
+        INFO(c.owner << (c.amsgrad ? " with AMSGrad" : ""));
+        auto make = [&](Toy<double>& toy, double lr) -> std::unique_ptr<Optimizer<double>> {
+            const AdamOptions o{.lr = lr, .amsgrad = c.amsgrad};
+            if (c.decoupled) return std::make_unique<AdamW<double>>(toy.params(), as_adamw(o));
+            return std::make_unique<Adam<double>>(toy.params(), o);
+        };
+        Toy<double> toy;
+        auto opt = make(toy, 0.05);
+        run_toy(toy, *opt, 0, 4);
+        const StateDict<double> before = opt->state_dict();
+        Toy<double> source;
+        auto src = make(source, 0.01);
+        run_toy(source, *src, 0, 6);
+        const StateDict<double> good = src->state_dict();
+
+        auto with = [&](const std::string& key, std::size_t row, std::size_t col, double x) {
+            StateDict<double> s = good;
+            bool found = false;
+            for (auto& [name, t] : s.tensors)
+                if (name == key) {
+                    t(row, col) = x;
+                    found = true;
+                }
+            REQUIRE(found);
+            return s;
+        };
+        auto rejected = [&](const StateDict<double>& s, const std::vector<std::string>& parts) {
+            require_throws<DomainError>([&] { opt->load_state_dict(s); }, parts);
+            require_same_state(opt->state_dict(), before);
+            CHECK(opt->lr() == 0.05);
+            CHECK(opt->step_count() == 4);
+        };
+        auto holds = [&](const std::string& key, const std::string& rest) {
+            return std::vector<std::string>{std::string(c.owner) + ".load_state_dict: tensor '" + key + "' holds " + rest};
+        };
+        const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+        rejected(with("optim.m.layer.w", 1, 2, nan),
+                 holds("optim.m.layer.w", "nan at element 6 (row 1, col 2); its elements must be finite"));
+        rejected(with("optim.m.layer.b", 0, 3, inf),
+                 holds("optim.m.layer.b", "inf at element 3 (row 0, col 3); its elements must be finite"));
+        rejected(with("optim.m.layer.b", 0, 0, -inf),
+                 holds("optim.m.layer.b", "-inf at element 0 (row 0, col 0); its elements must be finite"));
+        rejected(with("optim.v.layer.w", 2, 0, -1.0),
+                 holds("optim.v.layer.w", "-1 at element 8 (row 2, col 0); its elements must be finite and >= 0"));
+        rejected(with("optim.v.layer.b", 0, 1, inf),
+                 holds("optim.v.layer.b", "inf at element 1 (row 0, col 1); its elements must be finite and >= 0"));
+        rejected(with("optim.v.layer.w", 0, 3, nan),
+                 holds("optim.v.layer.w", "nan at element 3 (row 0, col 3); its elements must be finite and >= 0"));
+        if (c.amsgrad) {
+            rejected(with("optim.max_v.layer.w", 0, 0, -0.5),
+                     holds("optim.max_v.layer.w", "-0.5 at element 0 (row 0, col 0); its elements must be finite and >= 0"));
+            rejected(with("optim.max_v.layer.b", 0, 2, inf),
+                     holds("optim.max_v.layer.b", "inf at element 2 (row 0, col 2); its elements must be finite and >= 0"));
+            // v_max ← max(v_max, v) after every update: a max_v below v is not a state any run produces.
+            const double v = state_tensor(good, "optim.v.layer.b")(0, 2);
+            REQUIRE(v > 0.0);
+            rejected(with("optim.max_v.layer.b", 0, 2, v / 2),
+                     {std::string(c.owner) + ".load_state_dict: tensor 'optim.max_v.layer.b' holds ",
+                      " at element 2 (row 0, col 2), below 'optim.v.layer.b' = ", "never below it"});
+            opt->load_state_dict(with("optim.max_v.layer.b", 0, 2, v));  // equal to v is fine
+        }
+        // A negative m is an ordinary value.
+        opt->load_state_dict(with("optim.m.layer.w", 0, 0, -1.0));
+        CHECK(state_tensor(opt->state_dict(), "optim.m.layer.w")(0, 0) == -1.0);
+        opt->load_state_dict(good);
+        require_same_state(opt->state_dict(), good);
+    }
 }

@@ -216,13 +216,59 @@ TEST_CASE("a state dict that does not fit is rejected, naming the key, and chang
         s.metadata["optim.amsgrad"] = "yes";
         rejected(s, DomainError{""}, {"'optim.amsgrad'", "not a flag"});
     }
+    // Step counters are integers in [0, 2^53]: 2^53 is exact in double (Adam's β^t) and step() never
+    // overflows past it. Counts near 2^63 used to load and overflow on the next step.
+    SECTION("step counts out of range or not plain integers") {
+        const std::string range = "not a count (an integer in [0, 9007199254740992])";
+        for (const char* text : {"9007199254740993", "9223372036854775807", "99999999999999999999", "-0", "+6", "6.0",
+                                 " 6", "6 ", "0x6", "nan", ""}) {
+            INFO("optim.step_count = '" << text << "'");
+            StateDict<double> s = good;
+            s.metadata["optim.step_count"] = text;
+            rejected(s, DomainError{""}, {"'optim.step_count' = '" + std::string(text) + "' is " + range});
+        }
+        StateDict<double> s = good;
+        s.metadata["optim.step.layer.w"] = "-0";
+        rejected(s, DomainError{""}, {"'optim.step.layer.w' = '-0' is " + range});
+    }
+    // Numbers are what std::from_chars reads whole, and finite: strtod used to skip leading spaces and read
+    // hex, and "nan" / "inf" were left to each hyper-parameter's own check.
+    SECTION("numbers with spaces, hex, or not finite") {
+        StateDict<double> s = good;
+        s.metadata["optim.lr"] = " 0.01";
+        rejected(s, DomainError{""}, {"metadata 'optim.lr' = ' 0.01' is not a number"});
+        s = good;
+        s.metadata["optim.eps"] = "0x1p-20";
+        rejected(s, DomainError{""}, {"metadata 'optim.eps' = '0x1p-20' is not a number"});
+        s = good;
+        s.metadata["optim.lr"] = "1e400";  // out of double's range
+        rejected(s, DomainError{""}, {"metadata 'optim.lr' = '1e400' is not a number"});
+        s = good;
+        s.metadata["optim.lr"] = "nan";
+        rejected(s, DomainError{""}, {"metadata 'optim.lr' = 'nan' is not finite"});
+        s = good;
+        s.metadata["optim.weight_decay"] = "inf";
+        rejected(s, DomainError{""}, {"metadata 'optim.weight_decay' = 'inf' is not finite"});
+        s = good;
+        s.metadata["optim.beta2"] = std::string(100, 'x');  // shown cut short
+        rejected(s, DomainError{""}, {"metadata 'optim.beta2' = '" + std::string(40, 'x') + "...' is not a number"});
+    }
     SECTION("AMSGrad state without max_v, into a non-AMSGrad state's hyper-parameters") {
         StateDict<double> s = good;
         s.metadata["optim.amsgrad"] = "false";  // then the max_v tensors are unknown
         rejected(s, UsageError{""}, {"unexpected tensor", "'optim.max_v.layer."});
     }
-    SECTION("the good state loads") {
+    SECTION("the good state loads, step counts included") {
         opt.load_state_dict(good);
         require_same_state(opt.state_dict(), good);
+        CHECK(opt.step_count() == 6);
+        CHECK(opt.param_step_count(0) == 6);  // layer.w
+        CHECK(opt.param_step_count(1) == 4);  // layer.b skipped steps 1 and 4
+    }
+    SECTION("the largest step count loads") {
+        StateDict<double> s = good;
+        s.metadata["optim.step_count"] = "9007199254740992";
+        opt.load_state_dict(s);
+        CHECK(opt.step_count() == std::int64_t{1} << 53);
     }
 }

@@ -182,6 +182,36 @@ TEST_CASE("schedules reject bad hyper-parameters, steps and states", "[schedule]
     md = good;
     md["schedule.position"] = std::string("1.5");
     rejected(md, DomainError{""}, {"'schedule.position'", "not a count"});
+    // The position is a step counter: an integer in [0, 2^53] (one near 2^63 used to load, and step()
+    // overflowed), digits only ("-0" used to pass as 0).
+    for (const char* text : {"9007199254740993", "9223372036854775807", "-0", "-1", "+3", " 3", "3e2", "nan", ""}) {
+        INFO("schedule.position = '" << text << "'");
+        md = good;
+        md["schedule.position"] = std::string(text);
+        rejected(md, DomainError{""},
+                 {"metadata 'schedule.position' = '" + std::string(text) +
+                  "' is not a count (an integer in [0, 9007199254740992])"});
+    }
+    // Numbers must be finite and written plainly (no spaces, no hex).
+    md = good;
+    md["schedule.base_lr"] = std::string("inf");
+    rejected(md, DomainError{""}, {"metadata 'schedule.base_lr' = 'inf' is not finite"});
+    md = good;
+    md["schedule.floor_lr"] = std::string("nan");
+    rejected(md, DomainError{""}, {"metadata 'schedule.floor_lr' = 'nan' is not finite"});
+    md = good;
+    md["schedule.base_lr"] = std::string(" 0.5");
+    rejected(md, DomainError{""}, {"metadata 'schedule.base_lr' = ' 0.5' is not a number"});
+    md = good;
+    md["schedule.base_lr"] = std::string("0x1p-1");
+    rejected(md, DomainError{""}, {"metadata 'schedule.base_lr' = '0x1p-1' is not a number"});
+    // The largest position loads, and position() reads it back.
+    md = good;
+    md["schedule.position"] = std::string("9007199254740992");
+    WarmupCosineLR far(0.5, 3, 20, 0.0);
+    far.load_metadata(md);
+    CHECK(far.position() == std::int64_t{1} << 53);
+    CHECK(far.lr() == 0.0);  // past total_steps: the floor
     StateDict<float> with_tensor;
     with_tensor.metadata = good;
     with_tensor.tensors.emplace_back("schedule.x", Tensor<float>{{1.0f}});

@@ -1,4 +1,5 @@
 // SGD against a plain scalar reference of torch.optim.SGD's definition, hand values, resume, bad options.
+#include <limits>
 #include <map>
 
 #include "optim_test_util.hpp"
@@ -154,4 +155,48 @@ TEST_CASE("SGD rejects bad hyper-parameters, naming them", "[sgd][errors]") {
     bad({.momentum = 0.9, .dampening = 0.1, .nesterov = true}, {"dampening", "0.1", "nesterov"});
     SGD<float> ok(params, {.lr = 0.0});  // lr 0 is allowed, as in torch
     CHECK(ok.lr() == 0.0);
+}
+
+// A momentum buffer holding NaN or Inf used to load; the next update then wrote NaN (or ±Inf) into the
+// parameter. The toy's layer.w is 3x4 and layer.b 1x4: element k is at row k / 4, col k % 4.
+TEST_CASE("SGD rejects a non-finite momentum buffer, naming the tensor and element, and changes nothing", "[sgd][state][errors]") {
+    Toy<double> toy;
+    SGD<double> opt(toy.params(), {.lr = 0.05, .momentum = 0.5});
+    run_toy(toy, opt, 0, 2);
+    const StateDict<double> before = opt.state_dict();
+    Toy<double> source;
+    SGD<double> src(source.params(), {.lr = 0.02, .momentum = 0.9, .nesterov = true});
+    run_toy(source, src, 0, 5);
+    const StateDict<double> good = src.state_dict();
+
+    auto with = [&](const std::string& key, std::size_t row, std::size_t col, double x) {
+        StateDict<double> s = good;
+        bool found = false;
+        for (auto& [name, t] : s.tensors)
+            if (name == key) {
+                t(row, col) = x;
+                found = true;
+            }
+        REQUIRE(found);
+        return s;
+    };
+    auto rejected = [&](const StateDict<double>& s, const std::string& message) {
+        require_throws<DomainError>([&] { opt.load_state_dict(s); }, {message});
+        require_same_state(opt.state_dict(), before);
+        CHECK(opt.options().momentum == 0.5);
+        CHECK(opt.step_count() == 2);
+    };
+    const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+    rejected(with("optim.momentum_buffer.layer.w", 2, 3, nan),
+             "SGD.load_state_dict: tensor 'optim.momentum_buffer.layer.w' holds nan at element 11 (row 2, col 3); "
+             "its elements must be finite");
+    rejected(with("optim.momentum_buffer.layer.b", 0, 0, -inf),
+             "SGD.load_state_dict: tensor 'optim.momentum_buffer.layer.b' holds -inf at element 0 (row 0, col 0); "
+             "its elements must be finite");
+    // A negative buffer element is an ordinary value (the buffer follows the gradient's sign).
+    opt.load_state_dict(with("optim.momentum_buffer.layer.w", 0, 0, -3.0));
+    CHECK(state_tensor(opt.state_dict(), "optim.momentum_buffer.layer.w")(0, 0) == -3.0);
+    opt.load_state_dict(good);
+    require_same_state(opt.state_dict(), good);
+    CHECK(opt.step_count() == 5);
 }

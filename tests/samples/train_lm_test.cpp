@@ -11,6 +11,9 @@
 #include "batches.hpp"
 #include "corpus.hpp"
 #include "entropy.hpp"
+#include "loss_plot.hpp"
+#include "memory_plan.hpp"
+#include "run_checkpoint.hpp"
 #include "trainer.hpp"
 
 using namespace train_lm;
@@ -100,10 +103,10 @@ TEST_CASE("a resumed run ends bit for bit where the uninterrupted run ends", "[s
         TrainOptions o = opt;
         o.checkpoint_every = 20;
         struct Stop {
-            ~Stop() { stop_requested = false; }
+            ~Stop() { clear_stop(); }
         } reset;
         // Interrupt right away: the loop finishes the current step, saves and stops.
-        stop_requested = true;
+        request_stop();
         const TrainSummary s = train(corpus, o, log);
         CHECK(s.interrupted);
         CHECK(s.steps == 1);
@@ -154,4 +157,104 @@ TEST_CASE("the note's model (model seed) reaches within 1% of the bigram entropy
     CHECK(s.train_loss >= s.bigram_train - 1e-9);  // nothing that sees one character can beat it
     CHECK(s.train_loss <= 1.01 * s.bigram_train);
     std::filesystem::remove_all(opt.out_dir);
+}
+
+// ── issue 12: the pieces that make train_lm safe to run carelessly ────────────────────────────────────
+
+TEST_CASE("gnuplot_quoted doubles single quotes and blanks control characters", "[samples][train_lm]") {
+    // gnuplot: in a single-quoted string '' is a quote, and neither backslashes nor backquotes are special
+    CHECK(gnuplot_quoted("bob's") == "'bob''s'");
+    CHECK(gnuplot_quoted("a'; system('x'); '") == "'a''; system(''x''); '''");
+    CHECK(gnuplot_quoted("line\nbreak\t`cmd`") == "'line break `cmd`'");
+}
+
+TEST_CASE("the checkpoint alphabet must match the model's vocabulary, one distinct byte per token", "[samples][train_lm][errors]") {
+    tapegrad::SafetensorsFile file;
+    file.metadata["data.alphabet"] = alphabet_to_hex({'\n', ' ', 'a'});
+    CHECK(checkpoint_alphabet(file, 3, "c") == std::vector<unsigned char>{'\n', ' ', 'a'});
+    REQUIRE_THROWS_WITH(checkpoint_alphabet(file, 4, "c"), "c: data.alphabet has 3 symbols, but the model's vocabulary is 4; the checkpoint is damaged or was edited");
+    REQUIRE_THROWS_WITH(checkpoint_alphabet(file, 2, "c"), Catch::Matchers::Contains("has 3 symbols, but the model's vocabulary is 2"));
+    file.metadata["data.alphabet"] = "";
+    REQUIRE_THROWS_WITH(checkpoint_alphabet(file, 3, "c"), Catch::Matchers::Contains("has 0 symbols"));
+    file.metadata["data.alphabet"] = "616261";
+    REQUIRE_THROWS_WITH(checkpoint_alphabet(file, 3, "c"), Catch::Matchers::Contains("holds 'a' (0x61) twice (again at token 2)"));
+    file.metadata.erase("data.alphabet");
+    REQUIRE_THROWS_WITH(checkpoint_alphabet(file, 3, "c"), Catch::Matchers::Contains("'data.alphabet' is missing"));
+}
+
+TEST_CASE("alphabet_difference says what differs, not only the sizes", "[samples][train_lm]") {
+    CHECK(alphabet_difference({'a', 'b'}, {'a', 'b'}).empty());
+    CHECK(alphabet_difference({'a', 'b'}, {'a', 'b', 'c'}) == "2 symbols, the data has 3");
+    CHECK(alphabet_difference({'a', 'b', '\n'}, {'a', 'c', '\n'}) ==
+          "same size (3 symbols), but token 1 is 'b' (0x62) in the checkpoint and 'c' (0x63) in the data");
+    CHECK(alphabet_difference({0x01}, {0xff}) == "same size (1 symbols), but token 0 is 0x01 in the checkpoint and 0xff in the data");
+}
+
+TEST_CASE("the step counters of a checkpoint must agree and be within --steps", "[samples][train_lm][errors]") {
+    CHECK_NOTHROW(check_step_counters(5, 5, 5, 5, "c"));
+    REQUIRE_THROWS_WITH(check_step_counters(5, 4, 5, 10, "c"), Catch::Matchers::Contains("train.step 5, the optimizer's step count 4, the schedule's position 5"));
+    REQUIRE_THROWS_WITH(check_step_counters(5, 5, 6, 10, "c"), Catch::Matchers::Contains("the step counters disagree"));
+    REQUIRE_THROWS_WITH(check_step_counters(11, 11, 11, 10, "c"), "c: the checkpoint is at step 11, past --steps 10; resume with --steps of at least 11");
+}
+
+TEST_CASE("evaluation chunks stay within a memory budget however wide a position is", "[samples][train_lm]") {
+    tapegrad::Tape<float> tape;
+    tapegrad::Generator gen(1);
+    // context(8, 24) linear(384) tanh linear(77): ids 9·8 B, matrices (78+24)+(192+384)+(1+384)+(384+77)+(1+77)
+    // = 1602 elements of 4 B: 72 + 4·1602 = 6480 B per position, so 4096 positions (26.5 MB) fit in 256 MiB.
+    auto small = tapegrad::build_model<float>("context(8, 24) linear(384) tanh linear(vocab)", 77, tape, gen);
+    CHECK(bytes_per_position(*small) == 72 + 4 * 1602);
+    CHECK(eval_chunk_positions(*small) == 4096);
+    // context(100000, 1) linear(vocab) with vocab 3: 8·100001 + 4·((4+1) + (100000+3) + (1+3)) = 1200056 B per
+    // position: ⌊268435456 / 1200056⌋ = 223 positions per chunk (the issue's context(1000000, 1) alike, 10× smaller).
+    auto wide = tapegrad::build_model<float>("context(100000, 1) linear(vocab)", 3, tape, gen);
+    CHECK(bytes_per_position(*wide) == 1200056);
+    CHECK(eval_chunk_positions(*wide) == 223);
+    // ...and evaluating in those chunks gives the mean of the per-position losses, one position at a time.
+    std::vector<std::int64_t> ids;
+    for (int i = 0; i < 500; ++i) ids.push_back(i % 3);
+    const double chunked = evaluate(*wide, ids, 3);
+    double sum = 0;
+    {
+        tapegrad::NoGradGuard<float> no_grad(tape);
+        Batch b;
+        for (std::size_t p = 0; p + 1 < ids.size(); ++p) {
+            const std::vector<std::size_t> one = {p};
+            fill_batch(ids, one, wide->context_size(), 3, b);
+            sum += double(tapegrad::cross_entropy((*wide)(tapegrad::TokenInput{b.contexts, wide->context_size()}), b.targets).item());
+            tape.clear();
+        }
+    }
+    CHECK(chunked == Approx(sum / double(ids.size() - 1)).epsilon(1e-5));
+}
+
+TEST_CASE("a training step that cannot fit in memory is refused before it allocates, with what it needs", "[samples][train_lm][errors]") {
+    tapegrad::Tape<float> tape;
+    tapegrad::Generator gen(1);
+    auto wide = tapegrad::build_model<float>("context(100000, 1) linear(vocab)", 3, tape, gen);
+    CHECK_NOTHROW(check_training_fits(*wide, 16, "w"));
+    // 2 · 1200056 B · 2^24 positions = 40 TB: more than any machine this runs on
+    REQUIRE_THROWS_WITH(check_training_fits(*wide, std::size_t(1) << 24, "w"),
+                        Catch::Matchers::StartsWith("out of memory: a training step of 'w' with --batch 16777216 needs about 40") &&
+                            Catch::Matchers::Contains("1 MB of activations per position"));
+}
+
+TEST_CASE("a stop request ends evaluation and sampling between chunks", "[samples][train_lm]") {
+    tapegrad::Tape<float> tape;
+    tapegrad::Generator gen(1);
+    auto model = tapegrad::build_model<float>("embed(4) linear(vocab)", 3, tape, gen);
+    std::vector<std::int64_t> ids(100, 1);
+    struct Reset {
+        ~Reset() { clear_stop(); }
+    } reset;
+    request_stop();
+    REQUIRE_THROWS_AS(evaluate(*model, ids, 0), Interrupted);
+    REQUIRE_THROWS_WITH(sample(*model, {}, 10, 1.0, 1, 0), "interrupted during sampling");
+    CHECK(model->is_training());  // the mode is restored however the phase ends
+    clear_stop();
+    std::string streamed;
+    const auto kept = sample(*model, {}, 7, 1.0, 1, 0, [&](std::int64_t id) { streamed += char('0' + id); });
+    CHECK(streamed.size() == 7);
+    CHECK(kept.empty());  // streamed tokens are not kept
+    CHECK(sample(*model, {}, 7, 1.0, 1, 0).size() == 7);
 }
