@@ -1,11 +1,10 @@
 // custom_layer: defines a gated feed-forward block declaratively (gated_ffn.hpp), trains a model built
 // around it on a small real text, and verifies the block's gradients with the module gradcheck.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "gated_ffn.hpp"
+#include "nn/file_read.hpp"
 #include "optim/optim.hpp"
 
 using namespace tapegrad;
@@ -13,11 +12,8 @@ using namespace tapegrad;
 int main(int argc, char** argv) {
     try {
         const std::string path = argc > 1 ? argv[1] : "/usr/share/common-licenses/GPL-3";
-        std::ifstream in(path, std::ios::binary);
-        if (!in) throw std::runtime_error("cannot read " + path);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        const std::string text = ss.str();
+        // a regular file of at most 64 MiB: not /dev/zero, not a FIFO that never ends
+        const std::string text = read_regular_text(path, "text", std::uint64_t(64) << 20);
         if (text.size() < 1000) throw std::runtime_error(path + ": too short, need at least 1000 bytes");
         // bytes → ids over the bytes that occur
         std::vector<int> id_of(256, -1);
