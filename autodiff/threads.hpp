@@ -5,6 +5,8 @@
 // loop otherwise steal the cores OpenBLAS's next GEMM needs (measured up to 2x slower GEMMs on 2 cores).
 #pragma once
 
+#include <string>
+
 namespace tapegrad {
 
 // Sizes both pools; UsageError unless threads >= 1.
@@ -16,5 +18,25 @@ int num_threads();
 // the program (/proc/self/exe, same argv) so that OpenMP reads it at start-up; returns only if it was
 // already set or re-executing failed. OpenMP reads the variable once, before main runs.
 void reexec_with_passive_openmp_wait(char** argv);
+
+// The GEMM kernels OpenBLAS runs ("SkylakeX", "Haswell", "Zen", "Prescott", ...: openblas_get_corename()).
+std::string blas_kernel();
+
+// The OpenBLAS kernel family this CPU runs best, as OPENBLAS_CORETYPE spells it: "SkylakeX" with AVX-512
+// (F, BW, DQ, VL), "Haswell" with AVX2 and FMA, "" otherwise (or on another architecture).
+std::string best_blas_kernel();
+
+// True when OpenBLAS runs kernels older than best_blas_kernel(): some OpenBLAS builds do not recognise a
+// newer CPU (Debian's 0.3.21 on some Xeons picks the SSE3 "Prescott" kernels, 3–4x slower GEMMs).
+bool blas_kernel_is_generic();
+
+// For a program's main, first thing, instead of reexec_with_passive_openmp_wait: sets what the process
+// must know before its libraries start, then re-executes the program once (/proc/self/exe, same argv, same
+// pid) if anything changed:
+//   - OMP_WAIT_POLICY=passive (see above);
+//   - OPENBLAS_CORETYPE=best_blas_kernel() when OpenBLAS fell back to older kernels (blas_kernel_is_generic).
+// A variable the user or the machine has set is never changed. Returns when nothing needed changing, or
+// when re-executing failed (the program then runs as it is).
+void reexec_with_machine_settings(char** argv);
 
 }  // namespace tapegrad

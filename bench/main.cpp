@@ -46,7 +46,7 @@ int default_repeats(const std::string& size) { return size == "tiny" ? 2001 : si
 int main(int argc, char** argv) {
     // libgomp reads OMP_WAIT_POLICY once, at start-up: threads spinning after an OpenMP loop would steal
     // the cores OpenBLAS needs for the next GEMM (performance-notes.md), so make them sleep instead.
-    tapegrad::reexec_with_passive_openmp_wait(argv);
+    tapegrad::reexec_with_machine_settings(argv);
 
     CLI::App app{"tapegrad_bench: one training step of the note's model against the hand-written floor"};
     std::string size_name = "small";

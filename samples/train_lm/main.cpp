@@ -52,9 +52,11 @@ int generate(const std::string& checkpoint, const std::string& prompt, std::size
 }  // namespace
 
 int main(int argc, char** argv) {
-    // OpenMP threads must sleep, not spin, between loops, or they steal the cores OpenBLAS's GEMMs need.
-    // Before MPI starts: the re-executed process is the same process (same pid) to mpirun.
-    tapegrad::reexec_with_passive_openmp_wait(argv);
+    // OpenMP threads must sleep, not spin, between loops, or they steal the cores OpenBLAS's GEMMs need; and
+    // OpenBLAS must run the CPU's own kernels, not a generic fallback. Both are read at start-up, so this
+    // re-executes once when it sets them; before MPI starts: the re-executed process is the same process
+    // (same pid) to mpirun.
+    tapegrad::reexec_with_machine_settings(argv);
     int rank = 0, world = 1;
 #ifdef TAPEGRAD_WITH_MPI
     // MPI only when an MPI launcher started us: a plain run stays a plain process.

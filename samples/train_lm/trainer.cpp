@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "run_directory.hpp"
 #include "entropy.hpp"
 #include "ranks.hpp"
+#include "autodiff/threads.hpp"
 #include "optim/optim.hpp"
 
 namespace train_lm {
@@ -237,7 +239,10 @@ void print_header(std::ostream& out, const Corpus& corpus, const TrainSummary& s
         << "references (nats/token): unigram entropy train " << num(s.unigram_train) << " val " << num(s.unigram_val)
         << ", bigram entropy train " << num(s.bigram_train) << " val " << num(s.bigram_val) << "\n"
         << "training: steps " << start_step << " -> " << opt.steps << ", batch " << opt.batch << ", Adam lr " << opt.lr
-        << " (warm-up " << schedule.warmup_steps() << ", cosine to " << schedule.floor_lr() << "), seed " << opt.seed << "\n";
+        << " (warm-up " << schedule.warmup_steps() << ", cosine to " << schedule.floor_lr() << "), seed " << opt.seed << "\n"
+        << "compute: " << tapegrad::num_threads() << " thread(s), OpenBLAS " << tapegrad::blas_kernel() << " kernels"
+        << (std::getenv("OPENBLAS_CORETYPE") ? std::string(" (OPENBLAS_CORETYPE=") + std::getenv("OPENBLAS_CORETYPE") + ")" : std::string())
+        << "\n";
 }
 
 }  // namespace

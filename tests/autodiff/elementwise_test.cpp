@@ -1,4 +1,5 @@
 #include <cmath>
+#include <limits>
 
 #include "test_util.hpp"
 
@@ -132,4 +133,90 @@ TEST_CASE("float tapes compute the same ops", "[elementwise][float]") {
         const double xv = x.value()(0, c), th = std::tanh(xv);
         CHECK(x.grad()(0, c) == Approx(th + xv * (1 - th * th)).epsilon(1e-6));
     }
+}
+
+namespace {
+
+// The largest distance in ulp (units in the last place of T) between two finite values of T.
+template <class T>
+double ulp_distance(T a, T b) {
+    if (a == b) return 0;
+    const T scale = std::max(std::abs(a), std::abs(b));
+    const T ulp = std::nextafter(scale, std::numeric_limits<T>::infinity()) - scale;
+    return double(std::abs(a - b) / std::max(ulp, std::numeric_limits<T>::denorm_min()));
+}
+
+// Every value of the op on inputs spread over [lo, hi] (and the tails at both ends), in tensors of 1 to 37
+// columns so that every position of a SIMD batch and every tail length is exercised, against the scalar
+// reference; the result at a value does not depend on where in the tensor it sits.
+template <class T, class Op, class Ref>
+void check_vector_form(const char* name, Op op, Ref ref, double lo, double hi, double max_ulp, double abs_floor) {
+    INFO(name << " in " << (std::is_same_v<T, float> ? "float" : "double"));
+    Tape<T> tape;
+    double worst = 0;
+    for (std::size_t cols = 1; cols <= 37; ++cols) {
+        Tensor<T> x({3, cols});
+        for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = T(lo + (hi - lo) * double((i * 7919 + cols) % 1009) / 1008.0);
+        const Tensor<T>& y = op(tape.constant(x)).value();
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            const T want = ref(x.data()[i]);
+            const T got = y.data()[i];
+            if (std::abs(double(got) - double(want)) <= abs_floor) continue;
+            worst = std::max(worst, ulp_distance(got, want));
+        }
+        tape.clear();
+    }
+    CHECK(worst <= max_ulp);
+    // The same input gives the same bits in a full batch and in a padded tail.
+    Tensor<T> a({1, 64}), b({1, 3});
+    for (std::size_t i = 0; i < 64; ++i) a.data()[i] = T(0.37);
+    for (std::size_t i = 0; i < 3; ++i) b.data()[i] = T(0.37);
+    const T in_batch = op(tape.constant(a)).value().data()[5];
+    const T in_tail = op(tape.constant(b)).value().data()[2];
+    CHECK(in_batch == in_tail);
+}
+
+}  // namespace
+
+TEST_CASE("the vector forms of tanh, exp, sigmoid and gelu agree with the scalar functions to a few ulp", "[elementwise][simd]") {
+    // References in long double, rounded once: the scalar libm functions are themselves within 1 ulp.
+    const auto tanh_ref = [](auto x) { return decltype(x)(std::tanh(static_cast<long double>(x))); };
+    const auto exp_ref = [](auto x) { return decltype(x)(std::exp(static_cast<long double>(x))); };
+    const auto sigmoid_ref = [](auto x) { return decltype(x)(1.0L / (1.0L + std::exp(-static_cast<long double>(x)))); };
+    const auto gelu_ref = [](auto x) {
+        const long double v = x;
+        return decltype(x)(0.5L * v * (1.0L + std::erf(v / std::sqrt(2.0L))));
+    };
+    check_vector_form<float>("tanh", [](const Var<float>& v) { return tanh(v); }, tanh_ref, -12.0, 12.0, 4, 0);
+    check_vector_form<float>("exp", [](const Var<float>& v) { return exp(v); }, exp_ref, -80.0, 80.0, 4, 0);
+    check_vector_form<float>("sigmoid", [](const Var<float>& v) { return sigmoid(v); }, sigmoid_ref, -80.0, 30.0, 8, 0);
+    // gelu(x) for x < 0 is a small difference (x·Φ(x)); near its zero at −∞ an absolute floor of 1e-7 applies
+    check_vector_form<float>("gelu", [](const Var<float>& v) { return gelu(v); }, gelu_ref, -9.0, 9.0, 8, 1e-7);
+    check_vector_form<double>("tanh", [](const Var<double>& v) { return tanh(v); }, tanh_ref, -30.0, 30.0, 4, 0);
+    check_vector_form<double>("exp", [](const Var<double>& v) { return exp(v); }, exp_ref, -700.0, 700.0, 4, 0);
+    check_vector_form<double>("sigmoid", [](const Var<double>& v) { return sigmoid(v); }, sigmoid_ref, -700.0, 30.0, 8, 0);
+    check_vector_form<double>("gelu", [](const Var<double>& v) { return gelu(v); }, gelu_ref, -9.0, 9.0, 8, 1e-15);
+}
+
+TEST_CASE("the vector forms keep the limits: tanh(±inf) = ±1, exp overflows to inf, sigmoid saturates, NaN stays NaN", "[elementwise][simd]") {
+    Tape<float> tape;
+    const float inf = std::numeric_limits<float>::infinity();
+    const Tensor<float> x{{-inf, inf, -200.0f, 200.0f, 0.0f}};
+    const Tensor<float> th = tanh(tape.constant(x)).value();
+    CHECK(th(0, 0) == -1.0f);
+    CHECK(th(0, 1) == 1.0f);
+    CHECK(th(0, 4) == 0.0f);
+    const Tensor<float> ex = exp(tape.constant(x)).value();
+    CHECK(ex(0, 0) == 0.0f);
+    CHECK(ex(0, 1) == inf);
+    CHECK(ex(0, 3) == inf);
+    CHECK(ex(0, 4) == 1.0f);
+    const Tensor<float> sg = sigmoid(tape.constant(x)).value();
+    CHECK(sg(0, 2) == 0.0f);
+    CHECK(sg(0, 3) == 1.0f);
+    CHECK(sg(0, 4) == 0.5f);
+    const Tensor<float> nan_in{{std::numeric_limits<float>::quiet_NaN()}};
+    CHECK(std::isnan(tanh(tape.constant(nan_in)).value()(0, 0)));
+    CHECK(std::isnan(exp(tape.constant(nan_in)).value()(0, 0)));
+    CHECK(std::isnan(sigmoid(tape.constant(nan_in)).value()(0, 0)));
 }

@@ -1,5 +1,9 @@
 // The loops tapegrad runs on OpenMP split the work into disjoint chunks and reduce in a fixed order, so
 // results do not depend on the thread count: bitwise the same at 1 and 2 threads.
+#include <array>
+#include <cctype>
+#include <cstdlib>
+
 #include "test_util.hpp"
 
 using namespace tapegrad;
@@ -48,4 +52,51 @@ TEST_CASE("embedding, elementwise and cross-entropy give bitwise the same result
     const bool dtable_same = one.dtable == two.dtable, dlogits_same = one.dlogits == two.dlogits;
     CHECK(dtable_same);
     CHECK(dlogits_same);
+}
+
+// The GEMMs on the kernels OpenBLAS runs in this process (ctest also runs this case under
+// OPENBLAS_CORETYPE=<the CPU's best kernel>, the choice reexec_with_machine_settings makes when OpenBLAS
+// falls back to generic kernels): forward and both backward products against plain loops in double.
+TEST_CASE("matmul on the OpenBLAS kernels in use agrees with plain loops", "[threads][blas_kernel]") {
+    const char* forced = std::getenv("OPENBLAS_CORETYPE");
+    INFO("OpenBLAS kernels: " << blas_kernel() << " (best for this CPU: " << best_blas_kernel() << ")");
+    if (forced != nullptr && *forced != '\0') {
+        std::string want = forced, got = blas_kernel();
+        for (auto* s : {&want, &got})
+            for (char& c : *s) c = char(std::tolower(static_cast<unsigned char>(c)));
+        CHECK(got == want);  // the kernel asked for is the one running
+    }
+    // Odd sizes around the kernels' register blocks (4, 8, 16, 24, 48 rows or columns) and a long inner one.
+    const std::vector<std::array<std::size_t, 3>> shapes = {{1, 1, 1},   {3, 5, 7},    {17, 33, 9},  {64, 48, 24},
+                                                             {95, 130, 61}, {256, 192, 77}, {8, 1000, 16}};
+    for (const auto& [n, k, m] : shapes) {
+        DYNAMIC_SECTION(n << "x" << k << " times " << k << "x" << m) {
+            const Tensor<double> a = test::random_matrix(n, k, 11), b = test::random_matrix(k, m, 12);
+            const Tensor<double> seed = test::random_matrix(n, m, 13);
+            const Tensor<double> want = test::matmul_ref(a, b);
+            // dA = seed·Bᵀ, dB = Aᵀ·seed
+            const Tensor<double> want_da = test::matmul_ref(seed, test::transpose_ref(b));
+            const Tensor<double> want_db = test::matmul_ref(test::transpose_ref(a), seed);
+            {
+                Tape<double> t;
+                auto A = t.parameter(a), B = t.parameter(b);
+                auto y = matmul(A, B);
+                y.backward(seed);
+                test::require_close(y.value(), want, 1e-12);
+                test::require_close(A.grad(), want_da, 1e-12);
+                test::require_close(B.grad(), want_db, 1e-12);
+            }
+            {
+                Tape<float> t;
+                auto A = t.parameter(Tensor<float>(a)), B = t.parameter(Tensor<float>(b));
+                auto y = matmul(A, B);
+                y.backward(Tensor<float>(seed));
+                // float: relative to the sum of |terms|, k roundings of 2^-24
+                const double tol = 4e-7 * double(k);
+                test::require_close(Tensor<double>(y.value()), want, tol);
+                test::require_close(Tensor<double>(A.grad()), want_da, tol);
+                test::require_close(Tensor<double>(B.grad()), want_db, tol);
+            }
+        }
+    }
 }
