@@ -18,28 +18,24 @@
 #include <nlohmann/json.hpp>
 
 #include "alloc_counter.hpp"
+#include "context_mlp.hpp"
+#include "timing.hpp"
 #include "autodiff/threads.hpp"
 #include "floor_step.hpp"
 #include "tapegrad_step.hpp"
 
+namespace bench {
+int run_context_mlp(int threads, int repeats, bool json);  // context_mlp_bench.cpp
+}
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::median;
+using bench::time_ms;
 
-template <class F>
-double time_ms(F&& f) {
-    const auto start = Clock::now();
-    f();
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+int default_repeats(const std::string& size) {
+    return size == "tiny" ? 2001 : size == "small" ? 41 : size == "context" ? 401 : 9;
 }
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t m = v.size() / 2;
-    return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
-
-int default_repeats(const std::string& size) { return size == "tiny" ? 2001 : size == "small" ? 41 : 9; }
 
 }  // namespace
 
@@ -52,12 +48,16 @@ int main(int argc, char** argv) {
     std::string size_name = "small";
     int threads = 1, repeats = 0;
     bool json = false;
-    app.add_option("--size", size_name, "tiny, small or large")->capture_default_str()->check(CLI::IsMember({"tiny", "small", "large"}));
+    app.add_option("--size", size_name, "tiny, small or large (the note's model), context (train_lm's default model)")->capture_default_str()->check(CLI::IsMember({"tiny", "small", "large", "context"}));
     app.add_option("--threads", threads, "threads for OpenBLAS and OpenMP")->capture_default_str()->check(CLI::Range(1, 256));
-    app.add_option("--repeats", repeats, "timed pairs (default: 2001 tiny, 41 small, 9 large)")->check(CLI::PositiveNumber);
+    app.add_option("--repeats", repeats, "timed pairs (default: 2001 tiny, 41 small, 9 large, 401 context)")->check(CLI::PositiveNumber);
     app.add_flag("--json", json, "print the figures as one JSON object on the last line");
     CLI11_PARSE(app, argc, argv);
     if (repeats == 0) repeats = default_repeats(size_name);
+    if (size_name == "context") {
+        bench::set_threads(threads);
+        return bench::run_context_mlp(threads, repeats, json);
+    }
 
     const bench::ModelSize size = bench::model_size(size_name);
     const bench::AdamSettings adam;
@@ -136,7 +136,8 @@ int main(int argc, char** argv) {
         nlohmann::ordered_json j = {{"size", size.name},        {"threads", threads},         {"step_ms", step_ms},
                             {"floor_ms", floor_ms},     {"ratio", ratio},             {"gflops", gflops},
                             {"node_overhead_us", overhead}, {"allocs_per_step", allocs_per_step},
-                            {"peak_bytes", peak_bytes}, {"theory_bytes", theory_bytes}};
+                            {"peak_bytes", peak_bytes}, {"theory_bytes", theory_bytes},
+                            {"blas_kernel", tapegrad::blas_kernel()}};
         std::cout << j.dump() << std::endl;
     }
     return 0;

@@ -2,13 +2,12 @@
 // forward and one generic VJP (dx += dy ⊙ f'(x)) serve the whole table.
 #include "autodiff/ops/elementwise.hpp"
 
+#include "autodiff/ops/simd.hpp"
 #include "autodiff/parallel.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <numbers>
-
-#include <xsimd/xsimd.hpp>
 
 namespace tapegrad {
 namespace {
@@ -114,23 +113,6 @@ struct vector_form<gelu_rule> {
     }
 };
 
-// y[i] = F(x[i]) for i in [0, n) on batches. The tail goes through one zero-padded batch, so every element
-// is computed by the same instructions wherever it falls (results do not depend on chunk boundaries, hence
-// not on the thread count).
-template <class T, class F>
-void map_batches(const T* x, T* y, std::size_t n, F f) {
-    using B = xsimd::batch<T>;
-    constexpr std::size_t L = B::size;
-    std::size_t i = 0;
-    for (; i + L <= n; i += L) f(B::load_unaligned(x + i)).store_unaligned(y + i);
-    if (i < n) {
-        alignas(B::arch_type::alignment()) T buf[L] = {};
-        std::copy(x + i, x + n, buf);
-        f(B::load_aligned(buf)).store_aligned(buf);
-        std::copy(buf, buf + (n - i), y + i);
-    }
-}
-
 template <class T, class Rule>
 void unary_forward(Tape<T>& t, Node<T>& n) {
     const Tensor<T>& x = t.input(n, 0).value;
@@ -139,7 +121,7 @@ void unary_forward(Tape<T>& t, Node<T>& n) {
     T* yp = n.value.data();
     detail::parallel_chunks(x.size(), x.size(), [&](std::size_t b, std::size_t e) {
         if constexpr (vector_form<Rule>::template applies<T>)
-            map_batches(xp + b, yp + b, e - b, [](const auto& v) { return vector_form<Rule>::f(v); });
+            detail::map_batches(xp + b, yp + b, e - b, [](const auto& v) { return vector_form<Rule>::f(v); });
         else
             for (std::size_t i = b; i < e; ++i) yp[i] = Rule::f(xp[i], s);
     });
@@ -213,33 +195,65 @@ void binary_forward(Tape<T>& t, Node<T>& n) {
     const Tensor<T>& b = t.input(n, 1).value;
     T* y = n.value.data();
     const std::size_t R = n.rows(), C = n.cols();
+    const T *ap = a.data(), *bp = b.data();
     if (a.size() == b.size() && a.size() == n.value.size()) {
-        for (std::size_t i = 0; i < R * C; ++i) y[i] = Rule::f(a.data()[i], b.data()[i]);
+        for (std::size_t i = 0; i < R * C; ++i) y[i] = Rule::f(ap[i], bp[i]);
         return;
     }
     const Strides sa = broadcast_strides(shape_of(a)), sb = broadcast_strides(shape_of(b));
+    if (sa.col == 1 && sb.col == 1) {  // rows broadcast or not, columns not (a bias row): contiguous rows
+        for (std::size_t r = 0; r < R; ++r) {
+            const T *ar = ap + r * sa.row, *br = bp + r * sb.row;
+            T* yr = y + r * C;
+            for (std::size_t c = 0; c < C; ++c) yr[c] = Rule::f(ar[c], br[c]);
+        }
+        return;
+    }
     for (std::size_t r = 0; r < R; ++r)
-        for (std::size_t c = 0; c < C; ++c)
-            y[r * C + c] = Rule::f(a.data()[r * sa.row + c * sa.col], b.data()[r * sb.row + c * sb.col]);
+        for (std::size_t c = 0; c < C; ++c) y[r * C + c] = Rule::f(ap[r * sa.row + c * sa.col], bp[r * sb.row + c * sb.col]);
 }
 
-// da[ia] += dy ⊙ ∂f/∂a, db[ib] += dy ⊙ ∂f/∂b; a broadcast index repeats, so its gradient is summed.
-template <class T, class Rule>
-void binary_vjp(Tape<T>& t, Node<T>& n) {
-    Tensor<T>* ga = t.grad_sink(n, 0);
-    Tensor<T>* gb = t.grad_sink(n, 1);
+// d(operand)[index] += dy ⊙ ∂f/∂(operand), for one operand (which = 0: a, 1: b); a broadcast index repeats,
+// so its gradient is summed. An operand of the output's shape takes the overwrite path of grad_sink (its
+// first gradient is written, not added onto zeros).
+template <class T, class Rule, int which>
+void binary_vjp_operand(Tape<T>& t, Node<T>& n) {
     const Tensor<T>& a = t.input(n, 0).value;
     const Tensor<T>& b = t.input(n, 1).value;
-    const T *y = n.value.data(), *dy = n.grad.data();
     const std::size_t R = n.rows(), C = n.cols();
+    const bool full = (which == 0 ? a.size() : b.size()) == R * C;
+    bool overwrite = false;
+    Tensor<T>* g = full ? t.grad_sink(n, which, &overwrite) : t.grad_sink(n, which);
+    if (g == nullptr) return;
+    const T *ap = a.data(), *bp = b.data(), *y = n.value.data(), *dy = n.grad.data();
+    T* gp = g->data();
     const Strides sa = broadcast_strides(shape_of(a)), sb = broadcast_strides(shape_of(b));
+    const auto d = [](T av, T bv, T yv) { return which == 0 ? Rule::da(av, bv, yv) : Rule::db(av, bv, yv); };
+    const Strides so = which == 0 ? sa : sb;
+    if (sa.col == 1 && sb.col == 1) {  // contiguous rows (same shapes, or a bias row): loops that vectorise
+        for (std::size_t r = 0; r < R; ++r) {
+            const T *ar = ap + r * sa.row, *br = bp + r * sb.row, *yr = y + r * C, *dyr = dy + r * C;
+            T* gr = gp + r * so.row;
+            if (overwrite)
+                for (std::size_t c = 0; c < C; ++c) gr[c] = dyr[c] * d(ar[c], br[c], yr[c]);
+            else
+                for (std::size_t c = 0; c < C; ++c) gr[c] += dyr[c] * d(ar[c], br[c], yr[c]);
+        }
+        return;
+    }
     for (std::size_t r = 0; r < R; ++r)
         for (std::size_t c = 0; c < C; ++c) {
             const std::size_t i = r * C + c, ia = r * sa.row + c * sa.col, ib = r * sb.row + c * sb.col;
-            const T av = a.data()[ia], bv = b.data()[ib];
-            if (ga) ga->data()[ia] += dy[i] * Rule::da(av, bv, y[i]);
-            if (gb) gb->data()[ib] += dy[i] * Rule::db(av, bv, y[i]);
+            const T v = dy[i] * d(ap[ia], bp[ib], y[i]);
+            T& out = gp[which == 0 ? ia : ib];
+            out = overwrite ? v : out + v;
         }
+}
+
+template <class T, class Rule>
+void binary_vjp(Tape<T>& t, Node<T>& n) {
+    binary_vjp_operand<T, Rule, 0>(t, n);
+    binary_vjp_operand<T, Rule, 1>(t, n);  // after a's: x + x adds onto what a's pass wrote
 }
 
 template <class T, class Rule>

@@ -1,5 +1,6 @@
 #include "autodiff/ops/softmax.hpp"
 
+#include "autodiff/ops/simd.hpp"
 #include "autodiff/parallel.hpp"
 
 #include <algorithm>
@@ -26,9 +27,7 @@ T row_max(const T* x, std::size_t w) {
 template <class T>
 T log_sum_exp(const T* x, std::size_t w) {
     const T m = row_max(x, w);
-    T s = 0;
-    for (std::size_t j = 0; j < w; ++j) s += std::exp(x[j] - m);
-    return m + std::log(s);
+    return m + std::log(detail::sum_exp_shifted(x, w, m));
 }
 
 // ── softmax: y_ij = exp(x_ij − lse_i);  dx_i += y_i ⊙ (dy_i − ⟨dy_i, y_i⟩)
@@ -150,10 +149,21 @@ void cross_entropy_vjp(Tape<T>& t, Node<T>& n) {
             const T g = per_row ? n.grad.data()[r] : n.grad.data()[0] * T(n.scalar2);
             const T lse = n.saved.data()[2 * r];
             const T* xr = x.data() + r * W;
-            if (overwrite)
-                for (std::size_t j = 0; j < W; ++j) dx[j] = g * (std::exp(xr[j] - lse) - uniform);
-            else
-                for (std::size_t j = 0; j < W; ++j) dx[j] += g * (std::exp(xr[j] - lse) - uniform);
+            using B = xsimd::batch<T>;
+            const B vg(g), vlse(lse), vu(uniform);
+            if (overwrite) {
+                detail::map_batches(xr, dx, W, [&](const B& v) { return vg * (xsimd::exp(v - vlse) - vu); });
+            } else {
+                // P_ij − q_ij into dx's row first would need a scratch row; add batch by batch instead
+                std::size_t j = 0;
+                for (; j + B::size <= W; j += B::size)
+                    (B::load_unaligned(dx + j) + vg * (xsimd::exp(B::load_unaligned(xr + j) - vlse) - vu)).store_unaligned(dx + j);
+                for (; j < W; ++j) {
+                    alignas(B::arch_type::alignment()) T one[B::size] = {};
+                    one[0] = xr[j];
+                    dx[j] += (vg * (xsimd::exp(B::load_aligned(one) - vlse) - vu)).get(0);
+                }
+            }
             dx[n.ids[r]] -= g * (T(1) - eps);
         }
     });

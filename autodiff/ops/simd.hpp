@@ -1,0 +1,52 @@
+// Internal to autodiff/ops: loops over contiguous rows on xsimd batches (8 floats with AVX2, 16 with
+// AVX-512), for the transcendental functions that glibc computes one element at a time. Include only from
+// .cpp files (xsimd is a build-only dependency).
+//
+// Every element is computed by the same batch instructions wherever it falls: a row's tail goes through one
+// batch padded with a neutral value, so results do not depend on chunk boundaries or the thread count.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+
+#include <xsimd/xsimd.hpp>
+
+namespace tapegrad::detail {
+
+// y[i] = f(x[i]) for i in [0, n), f taking and returning a batch. x and y may be the same array.
+template <class T, class F>
+void map_batches(const T* x, T* y, std::size_t n, F f) {
+    using B = xsimd::batch<T>;
+    constexpr std::size_t L = B::size;
+    std::size_t i = 0;
+    for (; i + L <= n; i += L) f(B::load_unaligned(x + i)).store_unaligned(y + i);
+    if (i < n) {
+        alignas(B::arch_type::alignment()) T buf[L] = {};
+        std::copy(x + i, x + n, buf);
+        f(B::load_aligned(buf)).store_aligned(buf);
+        std::copy(buf, buf + (n - i), y + i);
+    }
+}
+
+// Σ_j exp(x_j − shift) over a row, lane-wise partial sums added in a fixed order (the tail's padding is
+// −∞, whose exp is 0).
+template <class T>
+T sum_exp_shifted(const T* x, std::size_t n, T shift) {
+    using B = xsimd::batch<T>;
+    constexpr std::size_t L = B::size;
+    const B s(shift);
+    B acc(T(0));
+    std::size_t i = 0;
+    for (; i + L <= n; i += L) acc += xsimd::exp(B::load_unaligned(x + i) - s);
+    if (i < n) {
+        alignas(B::arch_type::alignment()) T buf[L];
+        std::fill(buf, buf + L, -std::numeric_limits<T>::infinity());
+        std::copy(x + i, x + n, buf);
+        acc += xsimd::exp(B::load_aligned(buf) - s);
+    }
+    return xsimd::hadd(acc);
+}
+
+}  // namespace tapegrad::detail
