@@ -125,7 +125,9 @@ int main(int argc, char** argv) {
                                       {"bigram_train", s.bigram_train}, {"bigram_val", s.bigram_val}, {"unigram_train", s.unigram_train},
                                       {"unigram_val", s.unigram_val}, {"tokens_per_s", s.tokens_per_s}, {"seconds", s.seconds},
                                       {"parameters", s.parameters}, {"spec", s.spec},          {"interrupted", s.interrupted},
-                                      {"ranks", s.ranks},           {"allreduce_seconds", s.allreduce_seconds}};
+                                      {"ranks", s.ranks},           {"allreduce_seconds", s.allreduce_seconds},
+                                      {"eval_positions_per_s", s.eval_positions_per_s},
+                                      {"blas_kernel", tapegrad::blas_kernel()}};
             std::cout << j.dump() << std::endl;
         }
         return s.interrupted ? train_lm::interrupted_exit_code() : 0;

@@ -377,12 +377,16 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
     if (s.interrupted || !ranks.lead()) return s;
 
     out << "evaluating on every position of both splits...\n" << std::flush;
+    const auto te = Clock::now();
     s.train_loss = evaluate(model, corpus.train, pad, 0, terminal_progress(out, opt.progress_bar, "  train split:"));
     s.val_loss = evaluate(model, corpus.val, pad, 0, terminal_progress(out, opt.progress_bar, "  validation split:"));
+    s.eval_positions_per_s = double(corpus.train.size() + corpus.val.size() - 2) /
+                             std::max(std::chrono::duration<double>(Clock::now() - te).count(), 1e-9);
     out << "final loss (nats/token): train " << num(s.train_loss) << " (bigram " << num(s.bigram_train) << ", unigram "
         << num(s.unigram_train) << "), validation " << num(s.val_loss) << " (bigram " << num(s.bigram_val) << ", unigram "
         << num(s.unigram_val) << ")\n"
-        << "speed: " << num(s.tokens_per_s, "%.0f") << " tokens/s over " << num(train_seconds, "%.1f") << " s of training";
+        << "speed: " << num(s.tokens_per_s, "%.0f") << " tokens/s over " << num(train_seconds, "%.1f") << " s of training, evaluation "
+        << num(s.eval_positions_per_s, "%.0f") << " positions/s";
     if (ranks.world() > 1)
         out << " on " << ranks.world() << " ranks (gradient MPI_Allreduce " << num(s.allreduce_seconds, "%.2f") << " s, "
             << num(1e3 * s.allreduce_seconds / double(std::max<std::int64_t>(1, step - start_step)), "%.2f") << " ms/step)";

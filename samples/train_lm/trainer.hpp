@@ -48,6 +48,7 @@ struct TrainSummary {
     double train_loss = 0, val_loss = 0;  // exact, over every position of each split
     double unigram_train = 0, unigram_val = 0, bigram_train = 0, bigram_val = 0;
     double tokens_per_s = 0, seconds = 0;
+    double eval_positions_per_s = 0;  // the final evaluation of every position of both splits
     int ranks = 1;
     double allreduce_seconds = 0;  // total time in gradient MPI_Allreduce calls (data-parallel runs)
     bool interrupted = false;

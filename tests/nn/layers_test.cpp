@@ -5,6 +5,7 @@
 #include "nn/layers.hpp"
 #include "nn/module_gradcheck.hpp"
 #include "nn/sequential.hpp"
+#include "nn/spec.hpp"
 
 using namespace tapegrad;
 using test::random_matrix;
@@ -131,4 +132,39 @@ TEST_CASE("ContextEmbedding concatenates the embeddings of the previous k tokens
         CHECK(y.value()(1, 4 + j) == E(0, j));
     }
     REQUIRE_THROWS_WITH(ctx(TokenInput{contexts, 1}), Catch::Matchers::Contains("input has 1 ids per position, expected 2"));
+}
+
+TEST_CASE("Sequential runs context(k, d) then linear as one context_linear op: same values and gradients", "[nn][layers]") {
+    // The fused model against its own layers called one by one (ContextEmbedding, then Linear), for a batch
+    // below and one above the tables threshold (4·V positions), and gradcheck of the whole model.
+    for (std::size_t n : {6u, 60u}) {
+        DYNAMIC_SECTION(n << " positions") {
+            Tape<double> tape;
+            Generator gen(3);
+            auto model = build_model<double>("context(3, 4) linear(8) tanh linear(vocab)", 5, tape, gen);
+            std::vector<std::int64_t> ids(n * 3);
+            for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = std::int64_t((i * 11 + i / 4) % 6);  // 5 = padding
+            std::vector<std::int64_t> targets(n);
+            for (std::size_t r = 0; r < n; ++r) targets[r] = std::int64_t(r % 5);
+            auto fused = cross_entropy((*model)(TokenInput{ids, 3}), targets);
+            fused.backward();
+            std::vector<Tensor<double>> fused_grads;
+            for (const auto& p : model->named_parameters()) fused_grads.push_back(p.var.grad());
+            const double fused_loss = fused.item();
+            tape.clear();
+            tape.zero_grad();
+            Var<double> h = (*model)[0].forward(TokenInput{ids, 3});
+            for (std::size_t i = 1; i < model->size(); ++i) h = (*model)[i].forward(h);
+            auto plain = cross_entropy(h, targets);
+            plain.backward();
+            CHECK(fused_loss == Approx(plain.item()).epsilon(1e-13));
+            const auto params = model->named_parameters();
+            for (std::size_t i = 0; i < params.size(); ++i) {
+                INFO(params[i].name);
+                test::require_close(fused_grads[i], params[i].var.grad(), 1e-12);
+            }
+            tape.clear();
+            REQUIRE(gradcheck_module(*model, [&](Module<double>& m) { return cross_entropy(m(TokenInput{ids, 3}), targets); }));
+        }
+    }
 }

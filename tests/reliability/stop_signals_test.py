@@ -28,8 +28,8 @@ PROMPT = 30.0  # seconds a stop may take here: generous for the sanitizer build 
 MODEL = "context(4, 16) linear(96) tanh linear(vocab)"
 
 
-def args(train_lm, data, out, steps, extra=(), sample_length=20):
-    return [train_lm, "--data", str(data), "--out", str(out), "--model", MODEL, "--steps", str(steps), "--batch", "64",
+def args(train_lm, data, out, steps, extra=(), sample_length=20, model=MODEL):
+    return [train_lm, "--data", str(data), "--out", str(out), "--model", model, "--steps", str(steps), "--batch", "64",
             "--eval-every", "10", "--checkpoint-every", "100000", "--sample-length", str(sample_length), "--threads", "1",
             "--overwrite", *extra]
 
@@ -90,12 +90,12 @@ def second_signal_quits(train_lm, work):
 
 
 def stop_during_final_evaluation(train_lm, work):
-    # 150 copies of a text: the evaluation of every position takes many seconds.
-    data = common.write_corpus(work / "corpus_eval.txt", n_words=150000)
+    # About 3.5 MB of text through a 2048-wide layer: the evaluation of every position takes seconds.
+    data = common.write_corpus(work / "corpus_eval.txt", n_words=600000)
     out = work / "final_eval"
-    r = common.Running(args(train_lm, data, out, 2))
+    r = common.Running(args(train_lm, data, out, 2, model="context(4, 16) linear(2048) tanh linear(vocab)"))
     r.wait_for("evaluating on every position", 120)
-    time.sleep(0.3)
+    time.sleep(0.05)
     r.proc.send_signal(signal.SIGINT)
     rc, waited = r.finish(PROMPT)
     if rc != 130 or "interrupted during evaluation" not in r.err.decode():
