@@ -33,8 +33,8 @@ Var<T> Linear<T>::forward(const Var<T>& x) {
     if (x.cols() != in_)
         throw ShapeError(describe() + ": input is " + shape_str(x.shape()) + ", expected " + std::to_string(in_) +
                          " columns");
-    Var<T> y = matmul(x, weight);  // n×in · in×out → n×out
-    return bias.valid() ? y + bias : y;
+    return bias.valid() ? affine(x, weight, bias)  // n×in · in×out + 1×out → n×out
+                        : matmul(x, weight);
 }
 
 template <class T>

@@ -34,8 +34,7 @@ Var<T> Sequential<T>::forward(const TokenInput& tokens) {
     const auto* linear = size() > 1 ? dynamic_cast<const Linear<T>*>(&(*this)[1]) : nullptr;
     if (context && linear && tokens.context == context->context_size() &&
         linear->in_features() == context->context_size() * context->weight.cols()) {
-        h = context_linear(context->weight, linear->weight, tokens.ids, tokens.context);
-        if (linear->bias.valid()) h = h + linear->bias;
+        h = context_linear(context->weight, linear->weight, tokens.ids, tokens.context, linear->bias);
         next = 2;
     } else {
         h = (*this)[0].forward(tokens);

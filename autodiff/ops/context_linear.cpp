@@ -28,7 +28,9 @@ struct Dims {
     // The tables cost k·V·d·h multiply-adds instead of n·k·d·h, but their GEMMs have an inner dimension of d
     // only and write k·V·h values: they pay from about 4·V positions (measured: the default model's batch of
     // 256 over 99 symbols runs faster plain at 2 threads; evaluation chunks of 4096 run 1.5-2x faster).
-    bool tables() const { return n >= 4 * V; }
+    // The tables also take k·V·h values of scratch: never more than 64 MiB of them (context(1000000, 1)
+    // would want gigabytes), the plain path then runs.
+    bool tables() const { return n >= 4 * V && double(k) * double(V) * double(h) <= double(1 << 24); }
 };
 
 template <class T>
@@ -64,6 +66,7 @@ void context_linear_forward(Tape<T>& t, Node<T>& node) {
     T* scratch = node.saved.data();
     const std::int64_t* ids = node.ids.data();
     const std::size_t kh = D.k * D.h;
+    const T* bias = node.inputs.size() > 2 ? t.input(node, 2).value.data() : nullptr;  // 1×h, or none
     if (D.tables()) {
         T* P = scratch;
         T* Wp = scratch + D.V * kh;
@@ -73,7 +76,11 @@ void context_linear_forward(Tape<T>& t, Node<T>& node) {
         detail::parallel_chunks(D.n, D.n * kh, [&](std::size_t r0, std::size_t r1) {
             for (std::size_t r = r0; r < r1; ++r) {
                 T* yr = y + r * D.h;
-                std::copy_n(P + std::size_t(ids[r * D.k]) * kh, D.h, yr);
+                const T* p0 = P + std::size_t(ids[r * D.k]) * kh;
+                if (bias)
+                    for (std::size_t c = 0; c < D.h; ++c) yr[c] = bias[c] + p0[c];
+                else
+                    std::copy_n(p0, D.h, yr);
                 for (std::size_t j = 1; j < D.k; ++j) {
                     const T* pj = P + std::size_t(ids[r * D.k + j]) * kh + j * D.h;
                     for (std::size_t c = 0; c < D.h; ++c) yr[c] += pj[c];
@@ -84,7 +91,9 @@ void context_linear_forward(Tape<T>& t, Node<T>& node) {
     }
     T* x = scratch;  // n×(k·d): the gathered embeddings, then y = x · W
     for (std::size_t i = 0; i < D.n * D.k; ++i) std::copy_n(E + std::size_t(ids[i]) * D.d, D.d, x + i * D.d);
-    gemm(false, false, D.n, D.h, D.k * D.d, x, D.k * D.d, W, D.h, y, D.h, T(0));
+    if (bias)  // the rows start as the bias, the GEMM adds (beta = 1)
+        for (std::size_t r = 0; r < D.n; ++r) std::copy_n(bias, D.h, y + r * D.h);
+    gemm(false, false, D.n, D.h, D.k * D.d, x, D.k * D.d, W, D.h, y, D.h, bias ? T(1) : T(0));
 }
 
 template <class T>
@@ -93,6 +102,16 @@ void context_linear_vjp(Tape<T>& t, Node<T>& node) {
     bool w_overwrite = false;
     Tensor<T>* gE = t.grad_sink(node, 0);
     Tensor<T>* gW = t.grad_sink(node, 1, &w_overwrite);
+    if (node.inputs.size() > 2) {  // db += Σ_rows dy
+        bool b_overwrite = false;
+        if (Tensor<T>* gb = t.grad_sink(node, 2, &b_overwrite)) {
+            T* g = gb->data();
+            const T* d = node.grad.data();
+            if (b_overwrite) std::copy_n(d, D.h, g);
+            for (std::size_t r = b_overwrite ? 1 : 0; r < D.n; ++r)
+                for (std::size_t c = 0; c < D.h; ++c) g[c] += d[r * D.h + c];
+        }
+    }
     if (gE == nullptr && gW == nullptr) return;
     const T* E = t.input(node, 0).value.data();
     const T* W = t.input(node, 1).value.data();
@@ -155,9 +174,15 @@ const OpDef<T> context_linear_def{"context_linear", context_linear_forward<T>, c
 }  // namespace
 
 template <class T>
-Var<T> context_linear(const Var<T>& table, const Var<T>& weight, std::span<const std::int64_t> ids, std::size_t k) {
+Var<T> context_linear(const Var<T>& table, const Var<T>& weight, std::span<const std::int64_t> ids, std::size_t k,
+                      const Var<T>& bias) {
     Tape<T>& t = table.tape();
     const Shape st = t.shape(table, "context_linear"), sw = t.shape(weight, "context_linear");
+    if (bias.valid()) {
+        const Shape sb = t.shape(bias, "context_linear");
+        if (sb[0] != 1 || sb[1] != sw[1])
+            throw ShapeError("context_linear: bias is " + shape_str(sb) + ", expected 1x" + std::to_string(sw[1]));
+    }
     if (k == 0 || ids.size() % k != 0)
         throw ShapeError("context_linear: " + std::to_string(ids.size()) + " ids are not a whole number of contexts of " +
                          std::to_string(k));
@@ -171,7 +196,8 @@ Var<T> context_linear(const Var<T>& table, const Var<T>& weight, std::span<const
                              " is outside the vocabulary of size " + std::to_string(st[0]) + " (table is " +
                              shape_str(st) + ")");
     const std::size_t n = ids.size() / k;
-    Node<T>& node = t.push(context_linear_def<T>, {table, weight}, Shape{n, sw[1]});
+    Node<T>& node = bias.valid() ? t.push(context_linear_def<T>, {table, weight, bias}, Shape{n, sw[1]})
+                                 : t.push(context_linear_def<T>, {table, weight}, Shape{n, sw[1]});
     node.ids.assign(ids.begin(), ids.end());
     node.int_attr = std::int64_t(k);
     const Dims D{n, k, st[0], st[1], sw[1]};
@@ -179,7 +205,9 @@ Var<T> context_linear(const Var<T>& table, const Var<T>& weight, std::span<const
     return t.commit(node);
 }
 
-template Var<float> context_linear(const Var<float>&, const Var<float>&, std::span<const std::int64_t>, std::size_t);
-template Var<double> context_linear(const Var<double>&, const Var<double>&, std::span<const std::int64_t>, std::size_t);
+template Var<float> context_linear(const Var<float>&, const Var<float>&, std::span<const std::int64_t>, std::size_t,
+                                   const Var<float>&);
+template Var<double> context_linear(const Var<double>&, const Var<double>&, std::span<const std::int64_t>, std::size_t,
+                                    const Var<double>&);
 
 }  // namespace tapegrad

@@ -4,6 +4,8 @@
 
 #include <xtensor-blas/xblas.hpp>
 
+#include <algorithm>
+
 namespace tapegrad {
 namespace {
 
@@ -30,7 +32,50 @@ void matmul_vjp(Tape<T>& t, Node<T>& n) {
 template <class T>
 const OpDef<T> matmul_def{"matmul", matmul_forward<T>, matmul_vjp<T>};
 
+// y = x · W + b   (n×k · k×m + 1×m → n×m): the rows of y start as b, then one GEMM with beta = 1 adds the
+// product (the pass that writes b replaces the zero-fill a beta = 0 GEMM does anyway).
+template <class T>
+void affine_forward(Tape<T>& t, Node<T>& n) {
+    const T* b = t.input(n, 2).value.data();
+    const std::size_t R = n.rows(), C = n.cols();
+    T* y = n.value.data();
+    for (std::size_t r = 0; r < R; ++r) std::copy_n(b, C, y + r * C);
+    xt::blas::gemm(t.input(n, 0).value, t.input(n, 1).value, n.value, false, false, T(1), T(1));
+}
+
+// dx += dy · Wᵀ,  dW += xᵀ · dy  (as matmul),  db += Σ_rows dy  (no copy of dy, as a separate add would make)
+template <class T>
+void affine_vjp(Tape<T>& t, Node<T>& n) {
+    matmul_vjp(t, n);
+    bool overwrite = false;
+    if (Tensor<T>* gb = t.grad_sink(n, 2, &overwrite)) {
+        const std::size_t R = n.rows(), C = n.cols();
+        T* g = gb->data();
+        const T* dy = n.grad.data();
+        if (overwrite) std::copy_n(dy, C, g);
+        for (std::size_t r = overwrite ? 1 : 0; r < R; ++r)
+            for (std::size_t c = 0; c < C; ++c) g[c] += dy[r * C + c];
+    }
+}
+
+template <class T>
+const OpDef<T> affine_def{"affine", affine_forward<T>, affine_vjp<T>};
+
 }  // namespace
+
+template <class T>
+Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
+    Tape<T>& t = x.tape();
+    const Shape sx = t.shape(x, "affine"), sw = t.shape(w, "affine"), sb = t.shape(b, "affine");
+    if (sx[1] != sw[0])
+        throw ShapeError("affine: inner dimensions differ: x is " + shape_str(sx) + ", W is " + shape_str(sw) +
+                         " (expected W to have " + std::to_string(sx[1]) + " rows)");
+    if (sb[0] != 1 || sb[1] != sw[1])
+        throw ShapeError("affine: bias is " + shape_str(sb) + ", expected 1x" + std::to_string(sw[1]));
+    if (sx[0] * sx[1] == 0 || sw[1] == 0)
+        throw ShapeError("affine: empty operand: x is " + shape_str(sx) + ", W is " + shape_str(sw));
+    return t.commit(t.push(affine_def<T>, {x, w, b}, Shape{sx[0], sw[1]}));
+}
 
 template <class T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b) {
@@ -46,5 +91,7 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
 
 template Var<float> matmul(const Var<float>&, const Var<float>&);
 template Var<double> matmul(const Var<double>&, const Var<double>&);
+template Var<float> affine(const Var<float>&, const Var<float>&, const Var<float>&);
+template Var<double> affine(const Var<double>&, const Var<double>&, const Var<double>&);
 
 }  // namespace tapegrad

@@ -9,4 +9,8 @@ namespace tapegrad {
 //   dp(i) += h(i-1)ᵀ · dh(i),   dh(i-1) += dh(i) · p(i)ᵀ
 template <class T> Var<T> matmul(const Var<T>& a, const Var<T>& b);
 
+// x: n×k, W: k×m, b: 1×m → x·W + b (torch.nn.functional.linear with W stored in×out), one op: the rows start
+// as b and one GEMM adds x·W. VJP: dx += dy·Wᵀ, dW += xᵀ·dy, db += Σ_rows dy.
+template <class T> Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b);
+
 }  // namespace tapegrad

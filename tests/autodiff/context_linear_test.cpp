@@ -78,3 +78,21 @@ TEST_CASE("context_linear errors name the id, the shapes and what was expected",
     REQUIRE_THROWS_WITH(context_linear(E, W, std::vector<std::int64_t>{0, 1, 2}, 3),
                         Catch::Matchers::Contains("weight is 6x2, expected 9 rows"));
 }
+
+TEST_CASE("context_linear with a bias adds it to every row, on both paths", "[context_linear][gradcheck]") {
+    for (std::size_t n : {3u, 24u}) {  // V = 5: plain, then tables
+        DYNAMIC_SECTION("n = " << n) {
+            const auto ids = ids_of(n, 2, 5, 2);
+            REQUIRE(gradcheck([&](const auto& v) { return context_linear(v[0], v[1], ids, 2, v[2]); },
+                              {random_matrix(5, 3, 9), random_matrix(6, 4, 10), random_matrix(1, 4, 11)}));
+            Tape<double> t;
+            auto E = t.parameter(random_matrix(5, 3, 9)), W = t.parameter(random_matrix(6, 4, 10)), b = t.parameter(random_matrix(1, 4, 11));
+            auto with = context_linear(E, W, ids, 2, b);
+            auto without = context_linear(E, W, ids, 2);
+            for (std::size_t r = 0; r < n; ++r)
+                for (std::size_t c = 0; c < 4; ++c) CHECK(with.value()(r, c) == Approx(without.value()(r, c) + b.value()(0, c)).epsilon(1e-14));
+            REQUIRE_THROWS_WITH(context_linear(E, W, ids, 2, t.parameter(random_matrix(1, 3, 1))),
+                                "context_linear: bias is 1x3, expected 1x4");
+        }
+    }
+}

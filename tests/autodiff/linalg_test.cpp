@@ -93,3 +93,26 @@ TEST_CASE("matmul in float", "[linalg][float]") {
     CHECK(b.grad()(0, 0) == 4.f);
     CHECK(b.grad()(1, 1) == 6.f);
 }
+
+TEST_CASE("affine is x·W + b in one op: value, gradients against matmul + add, gradcheck, errors", "[linalg][gradcheck]") {
+    const Tensor<double> x0 = random_matrix(5, 3, 1), w0 = random_matrix(3, 4, 2), b0 = random_matrix(1, 4, 3);
+    const Tensor<double> seed = random_matrix(5, 4, 4);
+    Tape<double> a, r;
+    auto x = a.parameter(x0), w = a.parameter(w0), b = a.parameter(b0);
+    auto xr = r.parameter(x0), wr = r.parameter(w0), br = r.parameter(b0);
+    auto y = affine(x, w, b);
+    auto yr = matmul(xr, wr) + br;
+    test::require_close(y.value(), yr.value(), 1e-14);
+    y.backward(seed);
+    yr.backward(seed);
+    test::require_close(x.grad(), xr.grad(), 1e-14);
+    test::require_close(w.grad(), wr.grad(), 1e-14);
+    test::require_close(b.grad(), br.grad(), 1e-14);
+    REQUIRE(gradcheck([](const auto& v) { return affine(v[0], v[1], v[2]); }, {x0, w0, b0}));
+    REQUIRE(gradcheck([](const auto& v) { return affine(v[0], v[1], v[2]); },
+                      {random_matrix(1, 1, 5), random_matrix(1, 1, 6), random_matrix(1, 1, 7)}));
+    // the bias used twice: its gradient adds (the accumulate path)
+    REQUIRE(gradcheck([](const auto& v) { return affine(v[0], v[1], v[2]) + v[2]; }, {x0, w0, b0}));
+    REQUIRE_THROWS_WITH(affine(x, w, a.parameter(random_matrix(4, 1, 8))), "affine: bias is 4x1, expected 1x4");
+    REQUIRE_THROWS_WITH(affine(w, w, b), Catch::Matchers::Contains("affine: inner dimensions differ"));
+}
