@@ -39,25 +39,9 @@ int run_context_mlp(int threads, int repeats, bool json) {
     for (int k = 0; k < kCounted; ++k) ours.step(contexts, targets);
     const double allocs_per_step = double(heap_counters().allocations - c0.allocations) / kCounted;
 
-    for (int k = 0; k < std::max(2, repeats / 10); ++k) {
-        ours.step(contexts, targets);
-        floor.step(contexts, targets);
-    }
-    std::vector<double> t_ours, t_floor, ratios;
-    for (int r = 0; r < repeats; ++r) {
-        double a, b;
-        if (r % 2 == 0) {
-            a = time_ms([&] { ours.step(contexts, targets); });
-            b = time_ms([&] { floor.step(contexts, targets); });
-        } else {
-            b = time_ms([&] { floor.step(contexts, targets); });
-            a = time_ms([&] { ours.step(contexts, targets); });
-        }
-        t_ours.push_back(a);
-        t_floor.push_back(b);
-        ratios.push_back(a / b);
-    }
-    const double step_ms = median(t_ours), floor_ms = median(t_floor), ratio = median(ratios);
+    const PairTimes times =
+        time_pairs(repeats, [&] { ours.step(contexts, targets); }, [&] { floor.step(contexts, targets); });
+    const double step_ms = times.ours_ms, floor_ms = times.floor_ms, ratio = times.ratio;
     const double tokens_per_s = double(size.n) / (step_ms * 1e-3);
     std::printf("size context: train_lm's default model %s, vocabulary %zu, batch %zu (%zu parameters), %d thread(s), %d pairs, OpenBLAS %s\n",
                 size.spec().c_str(), size.w, size.n, size.parameters(), threads, repeats, tapegrad::blas_kernel().c_str());

@@ -30,8 +30,6 @@ int run_context_mlp(int threads, int repeats, bool json);  // context_mlp_bench.
 
 namespace {
 
-using bench::median;
-using bench::time_ms;
 
 int default_repeats(const std::string& size) {
     return size == "tiny" ? 2001 : size == "small" ? 41 : size == "context" ? 401 : 9;
@@ -101,25 +99,9 @@ int main(int argc, char** argv) {
         (4 * size.parameters() + size.n * (size.d + size.f + size.d + size.w)) * sizeof(float);
 
     // Timing: pairs back to back, the order alternating, medians.
-    for (int k = 0; k < std::max(2, repeats / 10); ++k) {
-        ours.step(ids, targets);
-        floor.step(ids, targets);
-    }
-    std::vector<double> t_ours, t_floor, ratios;
-    for (int r = 0; r < repeats; ++r) {
-        double a, b;
-        if (r % 2 == 0) {
-            a = time_ms([&] { ours.step(ids, targets); });
-            b = time_ms([&] { floor.step(ids, targets); });
-        } else {
-            b = time_ms([&] { floor.step(ids, targets); });
-            a = time_ms([&] { ours.step(ids, targets); });
-        }
-        t_ours.push_back(a);
-        t_floor.push_back(b);
-        ratios.push_back(a / b);
-    }
-    const double step_ms = median(t_ours), floor_ms = median(t_floor), ratio = median(ratios);
+    const bench::PairTimes times =
+        bench::time_pairs(repeats, [&] { ours.step(ids, targets); }, [&] { floor.step(ids, targets); });
+    const double step_ms = times.ours_ms, floor_ms = times.floor_ms, ratio = times.ratio;
     const double gflops = size.gemm_flops() / (step_ms * 1e6);
     const double overhead = bench::node_overhead_us(1000, size_name == "tiny" ? 201 : 51);
 

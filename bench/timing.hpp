@@ -20,4 +20,33 @@ inline double median(std::vector<double> v) {
     return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
+// Times `repeats` pairs of (ours, floor) back to back, the order alternating, after a warm-up of a tenth
+// as many; returns the medians of each and of the per-pair ratios ours/floor.
+struct PairTimes {
+    double ours_ms, floor_ms, ratio;
+};
+
+template <class Ours, class Floor>
+PairTimes time_pairs(int repeats, Ours&& ours, Floor&& floor) {
+    for (int k = 0; k < std::max(2, repeats / 10); ++k) {
+        ours();
+        floor();
+    }
+    std::vector<double> t_ours, t_floor, ratios;
+    for (int r = 0; r < repeats; ++r) {
+        double a, b;
+        if (r % 2 == 0) {
+            a = time_ms(ours);
+            b = time_ms(floor);
+        } else {
+            b = time_ms(floor);
+            a = time_ms(ours);
+        }
+        t_ours.push_back(a);
+        t_floor.push_back(b);
+        ratios.push_back(a / b);
+    }
+    return {median(t_ours), median(t_floor), median(ratios)};
+}
+
 }  // namespace bench

@@ -3,7 +3,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <future>
 #include <random>
+#include <string>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "autodiff/autodiff.hpp"
 
@@ -44,6 +52,21 @@ inline Tensor<double> transpose_ref(const Tensor<double>& a) {
     for (std::size_t i = 0; i < a.shape()[0]; ++i)
         for (std::size_t j = 0; j < a.shape()[1]; ++j) out(j, i) = a(i, j);
     return out;
+}
+
+// Reading a FIFO that has no writer must fail at once, not block: runs read() (which returns the error
+// message it caught, or a note that it returned without one) on another thread; if it has not returned
+// after 10 s, opens the FIFO for writing (and closes it) to release it, and fails the test. No Catch macro
+// runs off the main thread.
+inline std::string message_from_fifo_read(const std::filesystem::path& fifo, const std::function<std::string()>& read) {
+    auto result = std::async(std::launch::async, read);
+    if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+        const int writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (writer >= 0) ::close(writer);
+        result.wait();
+        FAIL("reading " << fifo << " blocked on a FIFO without a writer");
+    }
+    return result.get();
 }
 
 }  // namespace tapegrad::test

@@ -152,4 +152,18 @@ inline void require_close(const Tensor<double>& actual, const std::vector<double
     }
 }
 
+// A copy of `state` with element (row, col) of tensor `key` set to x (the tensor must exist).
+inline StateDict<double> with_element(const StateDict<double>& state, const std::string& key, std::size_t row,
+                                      std::size_t col, double x) {
+    StateDict<double> s = state;
+    bool found = false;
+    for (auto& [name, t] : s.tensors)
+        if (name == key) {
+            t(row, col) = x;
+            found = true;
+        }
+    REQUIRE(found);
+    return s;
+}
+
 }  // namespace tapegrad::test

@@ -170,15 +170,7 @@ TEST_CASE("SGD rejects a non-finite momentum buffer, naming the tensor and eleme
     const StateDict<double> good = src.state_dict();
 
     auto with = [&](const std::string& key, std::size_t row, std::size_t col, double x) {
-        StateDict<double> s = good;
-        bool found = false;
-        for (auto& [name, t] : s.tensors)
-            if (name == key) {
-                t(row, col) = x;
-                found = true;
-            }
-        REQUIRE(found);
-        return s;
+        return test::with_element(good, key, row, col, x);
     };
     auto rejected = [&](const StateDict<double>& s, const std::string& message) {
         require_throws<DomainError>([&] { opt.load_state_dict(s); }, {message});
