@@ -54,6 +54,31 @@ inline Tensor<double> transpose_ref(const Tensor<double>& a) {
     return out;
 }
 
+// A fresh directory under the system's temporary directory, removed with everything in it at the end of
+// the scope (write permission restored first, for tests that take it away). `prefix` names the test.
+class TempDir {
+public:
+    explicit TempDir(const std::string& prefix) {
+        static int counter = 0;
+        path_ = std::filesystem::temp_directory_path() /
+                (prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+        std::filesystem::remove_all(path_);
+        std::filesystem::create_directories(path_);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::permissions(path_, std::filesystem::perms::owner_all, std::filesystem::perm_options::add, ec);
+        std::filesystem::remove_all(path_, ec);
+    }
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+private:
+    std::filesystem::path path_;
+};
+
 // Reading a FIFO that has no writer must fail at once, not block: runs read() (which returns the error
 // message it caught, or a note that it returned without one) on another thread; if it has not returned
 // after 10 s, opens the FIFO for writing (and closes it) to release it, and fails the test. No Catch macro

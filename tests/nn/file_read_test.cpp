@@ -27,26 +27,9 @@ using Catch::Matchers::Equals;
 
 namespace {
 
-class TempDir {
-public:
-    TempDir() {
-        static int counter = 0;
-        path_ = fs::temp_directory_path() /
-                ("tapegrad-file-read-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    fs::path operator/(const std::string& name) const { return path_ / name; }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
+// One scratch directory per test.
+struct TempDir : test::TempDir {
+    TempDir() : test::TempDir("tapegrad-file-read-test") {}
 };
 
 void write_text(const fs::path& path, const std::string& text) {

@@ -120,34 +120,15 @@ std::string parse_error(const Bytes& bytes) {
 
 // ── temporary directories ────────────────────────────────────────────────────────────────────────────────
 
-class TempDir {
-public:
-    TempDir() {
-        static int counter = 0;
-        path_ = fs::temp_directory_path() /
-                ("tapegrad-safetensors-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ec;
-        fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-    fs::path operator/(const std::string& name) const { return path_ / name; }
-
+// A scratch directory that can also list its entries (to check what a save left behind).
+struct TempDir : test::TempDir {
+    TempDir() : test::TempDir("tapegrad-safetensors-test") {}
     std::vector<std::string> names() const {
         std::vector<std::string> out;
-        for (const auto& e : fs::directory_iterator(path_)) out.push_back(e.path().filename().string());
+        for (const auto& e : fs::directory_iterator(path())) out.push_back(e.path().filename().string());
         std::sort(out.begin(), out.end());
         return out;
     }
-
-private:
-    fs::path path_;
 };
 
 // ── sample tensors ───────────────────────────────────────────────────────────────────────────────────────
