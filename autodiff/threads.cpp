@@ -57,13 +57,13 @@ std::string best_blas_kernel() {
 }
 
 bool blas_kernel_is_generic() {
-    const std::string best = best_blas_kernel(), now = lower(blas_kernel());
-    if (best.empty()) return false;
-    // Kernel families at least as capable as each choice (OpenBLAS's names, lower case).
-    const std::vector<std::string> avx512 = {"skylakex", "cooperlake", "sapphirerapids"};
-    std::vector<std::string> good = avx512;
-    if (best == "Haswell") good.insert(good.end(), {"haswell", "zen", "skylake"});
-    return std::find(good.begin(), good.end(), now) == good.end();
+    if (best_blas_kernel().empty()) return false;
+    // OpenBLAS's AVX2-or-better kernel families (lower case). Anything else (Prescott, Core2, Nehalem,
+    // Sandybridge, Barcelona, ...) on a CPU with AVX2+FMA is a fallback; an AVX2 family on an AVX-512 CPU
+    // (Haswell, Zen) is OpenBLAS's own choice and is left alone.
+    const std::vector<std::string> current = {"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"};
+    const std::string now = lower(blas_kernel());
+    return std::find(current.begin(), current.end(), now) == current.end();
 }
 
 void reexec_with_machine_settings(char** argv) {

@@ -26,8 +26,9 @@ std::string blas_kernel();
 // (F, BW, DQ, VL), "Haswell" with AVX2 and FMA, "" otherwise (or on another architecture).
 std::string best_blas_kernel();
 
-// True when OpenBLAS runs kernels older than best_blas_kernel(): some OpenBLAS builds do not recognise a
-// newer CPU (Debian's 0.3.21 on some Xeons picks the SSE3 "Prescott" kernels, 3–4x slower GEMMs).
+// True when the CPU has AVX2+FMA (or AVX-512) but OpenBLAS runs pre-AVX2 kernels: some OpenBLAS builds do
+// not recognise a newer CPU (Debian's 0.3.21 on some Xeons picks the SSE3 "Prescott" kernels, 3–4x slower
+// GEMMs). An AVX2 family that OpenBLAS chose itself (Haswell, Zen) counts as current.
 bool blas_kernel_is_generic();
 
 // For a program's main, first thing, instead of reexec_with_passive_openmp_wait: sets what the process
