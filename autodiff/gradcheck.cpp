@@ -148,6 +148,34 @@ GradcheckReport gradcheck_nodes(const GradcheckFunction& f, const std::vector<Te
                 const Node<double>& in = tape.node(ins[i]);
                 if (in.grad_live) std::copy(in.grad.begin(), in.grad.end(), analytic[i].begin() + std::ptrdiff_t(o * in.value.size()));
             }
+            // The same VJP onto gradients that already hold a value (a pattern p_j = 0.25 + j/1024): it must add.
+            for (NodeId id : ins) {
+                Node<double>& in = tape.node(id);
+                in.grad.resize(in.value.shape());
+                for (std::size_t j = 0; j < in.grad.size(); ++j) in.grad.data()[j] = 0.25 + double(j) / 1024.0;
+                in.grad_live = true;
+            }
+            node.op->vjp(tape, node);
+            for (std::size_t i = 0; i < ins.size(); ++i) {
+                const Node<double>& in = tape.node(ins[i]);
+                for (std::size_t j = 0; j < in.grad.size(); ++j) {
+                    const double added = in.grad.data()[j] - (0.25 + double(j) / 1024.0);
+                    const double alone = analytic[i][o * in.value.size() + j];
+                    if (std::abs(added - alone) > 1e-9 * (1.0 + std::abs(alone))) {
+                        GradcheckReport r;
+                        r.passed = false;
+                        r.has_failed_node = true;
+                        r.failed_node = idx;
+                        r.failed_op = tape.op_name(node);
+                        std::ostringstream msg;
+                        msg << "onto a gradient already holding " << (0.25 + double(j) / 1024.0) << " at element " << j << " of "
+                            << info[i].name << " (seed at output " << o << "), the VJP left " << in.grad.data()[j]
+                            << ": it added " << added << " where alone it gives " << alone << " (it must add, not overwrite)";
+                        r.accumulate_error = msg.str();
+                        return r;
+                    }
+                }
+            }
         }
         // Numeric: this node's forward alone, on perturbed inputs.
         for (std::size_t i = 0; i < ins.size(); ++i) {
@@ -187,6 +215,7 @@ std::string GradcheckReport::to_string() const {
     os << "gradcheck " << (passed ? "passed" : "FAILED") << ": " << checked << " gradient elements checked, max abs error "
        << max_abs_error << ", max rel error " << max_rel_error << "\n";
     if (has_failed_node) os << "  first wrong node: #" << failed_node << " '" << failed_op << "'\n";
+    if (!accumulate_error.empty()) os << "  " << accumulate_error << "\n";
     if (!worst.empty()) os << "  worst elements:\n";
     for (const auto& e : worst) {
         char buf[320];

@@ -87,3 +87,39 @@ TEST_CASE("custom op misuse is reported", "[custom][errors]") {
     CHECK(t.size() == before);  // nothing recorded
     REQUIRE_THROWS_AS(custom_op<double>("none", {x}, Shape{1, 1}, nullptr, nullptr), UsageError);
 }
+
+TEST_CASE("gradcheck_nodes also runs every VJP onto a gradient that already holds a value, and names one that overwrites", "[custom][gradcheck]") {
+    // cube whose VJP assigns (=) instead of adding (+=): right from zero, wrong when x is used twice.
+    const auto overwriting_cube = [](const Var<double>& x) {
+        return custom_op<double>(
+            "overwriting_cube", {x}, x.shape(),
+            [](auto in, Tensor<double>& out) {
+                for (std::size_t i = 0; i < out.size(); ++i) out.data()[i] = std::pow(in[0]->data()[i], 3);
+            },
+            [](auto in, const Tensor<double>&, const Tensor<double>& dout, auto grads) {
+                if (!grads[0]) return;
+                for (std::size_t i = 0; i < dout.size(); ++i)
+                    grads[0]->data()[i] = 3.0 * in[0]->data()[i] * in[0]->data()[i] * dout.data()[i];
+            });
+    };
+    const Tensor<double> x = random_matrix(2, 2, 3);
+    // Through the whole function the bug shows only when x has a second consumer...
+    CHECK(gradcheck([&](const auto& v) { return sum(overwriting_cube(v[0])); }, {x}));
+    CHECK_FALSE(gradcheck([&](const auto& v) { return sum(overwriting_cube(v[0]) + v[0]); }, {x}));
+    // ...the per-node check finds it with one consumer, and says what went wrong.
+    const GradcheckReport r = gradcheck_nodes([&](const auto& v) { return sum(overwriting_cube(v[0])); }, {x});
+    INFO(r);
+    REQUIRE_FALSE(r);
+    CHECK(r.failed_op == "overwriting_cube");
+    CHECK_THAT(r.accumulate_error, Catch::Matchers::Contains("onto a gradient already holding 0.25 at element 0") &&
+                                       Catch::Matchers::Contains("it must add, not overwrite"));
+    CHECK_THAT(r.to_string(), Catch::Matchers::Contains("it must add, not overwrite"));
+    // The built-in ops that take the overwrite path on a first write (matmul, affine, cross_entropy,
+    // elementwise, context_linear) add on the second: the per-node check passes through all of them.
+    const std::vector<std::int64_t> ids = {0, 2, 1, 1, 2, 0}, targets = {1, 0, 2};
+    REQUIRE(gradcheck_nodes([&](const auto& v) {
+        auto h = tanh(affine(context_linear(v[0], v[1], ids, 2), v[2], v[3]));
+        return cross_entropy(matmul(h, v[4]) * v[5], targets) + sum(sigmoid(h));
+    }, {random_matrix(3, 2, 1), random_matrix(4, 3, 2), random_matrix(3, 3, 3), random_matrix(1, 3, 4),
+        random_matrix(3, 3, 5), random_matrix(3, 3, 6)}));
+}
