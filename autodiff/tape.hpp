@@ -27,6 +27,8 @@
 // Off by default; when off it costs one predictable branch per node.
 #pragma once
 
+#include <type_traits>
+
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -150,6 +152,17 @@ public:
     // A step leaf: an input of this step, with or without a gradient.
     Var<T> variable(const Tensor<T>& value, bool requires_grad = true);
     Var<T> constant(const Tensor<T>& value) { return variable(value, false); }
+    // A tensor of another element type (Tape<float>::parameter(Tensor<double>)) does not convert silently:
+    // convert it explicitly, e.g. parameter(Tensor<float>(x)).
+    template <class U>
+        requires(!std::is_same_v<U, T>)
+    Var<T> parameter(const Tensor<U>&) = delete;
+    template <class U>
+        requires(!std::is_same_v<U, T>)
+    Var<T> variable(const Tensor<U>&, bool = true) = delete;
+    template <class U>
+        requires(!std::is_same_v<U, T>)
+    Var<T> constant(const Tensor<U>&) = delete;
     // A step leaf holding a copy of v's value, cut off from v's graph.
     Var<T> detach(const Var<T>& v);
 

@@ -170,3 +170,15 @@ TEST_CASE("references to values stay valid while more nodes are recorded", "[tap
     CHECK(held(0, 0) == 1.5);
     CHECK(&held == &x.value());
 }
+
+// A tensor of the other element type is refused at compile time (it used to convert silently).
+template <class TapeT, class X>
+concept takes_parameter = requires(TapeT& t, X x) { t.parameter(x); };
+template <class TapeT, class X>
+concept takes_variable = requires(TapeT& t, X x) { t.variable(x); };
+template <class TapeT, class X>
+concept takes_constant = requires(TapeT& t, X x) { t.constant(x); };
+static_assert(takes_parameter<Tape<float>, Tensor<float>> && takes_variable<Tape<double>, Tensor<double>>);
+static_assert(!takes_parameter<Tape<float>, Tensor<double>>);
+static_assert(!takes_variable<Tape<float>, Tensor<double>>);
+static_assert(!takes_constant<Tape<double>, Tensor<float>>);
