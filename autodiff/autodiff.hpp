@@ -3,6 +3,7 @@
 
 #include "autodiff/errors.hpp"
 #include "autodiff/gradcheck.hpp"
+#include "autodiff/ops/attention.hpp"
 #include "autodiff/ops/context_linear.hpp"
 #include "autodiff/ops/custom.hpp"
 #include "autodiff/ops/elementwise.hpp"
