@@ -154,8 +154,35 @@ std::string Dropout<T>::describe() const {
     return "Dropout(p " + fmt("%g", p_) + ")";
 }
 
+// ── CausalSelfAttention ──
+template <class T>
+CausalSelfAttention<T>::CausalSelfAttention(Tape<T>& tape, std::size_t d, std::size_t heads, std::size_t block, Generator& gen)
+    : Module<T>(tape), d_(d), heads_(heads), block_(block) {
+    if (d == 0 || heads == 0 || block == 0 || d % heads != 0)
+        throw ShapeError("CausalSelfAttention: width " + std::to_string(d) + ", " + std::to_string(heads) + " heads, block " +
+                         std::to_string(block) + " (expected positive values with the width a multiple of the heads)");
+    const double bound = 1.0 / std::sqrt(double(d));
+    qkv_weight = this->register_parameter("qkv_weight", uniform_tensor<T>(d, 3 * d, -bound, bound, gen));
+    proj_weight = this->register_parameter("proj_weight", uniform_tensor<T>(d, d, -bound, bound, gen));
+}
+
+template <class T>
+Var<T> CausalSelfAttention<T>::forward(const Var<T>& x) {
+    if (x.cols() != d_ || x.rows() % block_ != 0)
+        throw ShapeError(describe() + ": input is " + shape_str(x.shape()) + ", expected " + std::to_string(d_) +
+                         " columns and a multiple of " + std::to_string(block_) + " rows (whole sequences)");
+    return matmul(causal_self_attention(matmul(x, qkv_weight), x.rows() / block_, block_, heads_), proj_weight);
+}
+
+template <class T>
+std::string CausalSelfAttention<T>::describe() const {
+    return "CausalSelfAttention(" + std::to_string(d_) + ", " + std::to_string(heads_) + " heads, block " + std::to_string(block_) + ")";
+}
+
 template class Linear<float>;
 template class Linear<double>;
+template class CausalSelfAttention<float>;
+template class CausalSelfAttention<double>;
 template class Embedding<float>;
 template class Embedding<double>;
 template class ContextEmbedding<float>;

@@ -75,6 +75,22 @@ public:
     std::string describe() const override { return "ReLU"; }
 };
 
+// Causal multi-head self-attention over sequences of `block` consecutive rows (row b·block + t):
+//   qkv = x·W_qkv (d×3d),  a = causal_self_attention(qkv, rows/block, block, heads),  y = a·W_proj (d×d)
+// No biases (nanoGPT's bias=False); both matrices initialised as torch.nn.Linear, U(±1/√d). x: (B·block)×d.
+template <class T>
+class CausalSelfAttention : public Module<T> {
+public:
+    using Module<T>::forward;
+    CausalSelfAttention(Tape<T>& tape, std::size_t d, std::size_t heads, std::size_t block, Generator& gen);
+    Var<T> forward(const Var<T>& x) override;
+    std::string describe() const override;
+    Var<T> qkv_weight, proj_weight;
+
+private:
+    std::size_t d_, heads_, block_;
+};
+
 // Exact GELU, x·Φ(x), as torch.nn.GELU().
 template <class T>
 class GELU : public Module<T> {

@@ -68,6 +68,17 @@ TEST_CASE("gradcheck of every layer (double)", "[nn][layers][gradcheck]") {
             return sum(tanh(m(tape.constant(x))));
         }));
     }
+    SECTION("CausalSelfAttention: 2 sequences of 2 positions, 1 and 3 heads") {
+        const Tensor<double> seqs = random_matrix(4, 6, 8, -1.0, 1.0);
+        for (std::size_t heads : {1u, 3u}) {
+            CausalSelfAttention<double> attn(tape, 6, heads, 2, gen);
+            REQUIRE(gradcheck_module(attn, [&](Module<double>& m) { return sum(tanh(m(tape.constant(seqs)))); }));
+        }
+        CausalSelfAttention<double> attn(tape, 6, 2, 2, gen);
+        REQUIRE_THROWS_WITH(attn(tape.constant(random_matrix(3, 6, 1))),
+                            Catch::Matchers::Contains("expected 6 columns and a multiple of 2 rows (whole sequences)"));
+        REQUIRE_THROWS_AS(CausalSelfAttention<double>(tape, 6, 4, 2, gen), ShapeError);
+    }
     SECTION("Embedding and ContextEmbedding with repeated ids") {
         Embedding<double> emb(tape, 4, 3, gen);
         const std::vector<std::int64_t> ids = {1, 1, 3, 1, 0};
