@@ -171,6 +171,16 @@ void resize_buffer(Tensor<T>& buffer, std::size_t rows, std::size_t cols, const 
 }  // namespace
 
 template <class T>
+void Tape<T>::size_new_node(Node<T>& n, std::size_t rows, std::size_t cols, const std::string& op, const char* what) {
+    try {
+        resize_buffer(n.value, rows, cols, op, what);
+    } catch (...) {
+        --n_step_;  // a failed allocation records nothing
+        throw;
+    }
+}
+
+template <class T>
 Var<T> Tape<T>::parameter(Tensor<T> value) {
     if (params_.size() >= kParameterBit) throw UsageError("tape: too many parameters");
     Node<T>& n = params_.emplace_back();
@@ -186,12 +196,7 @@ template <class T>
 Var<T> Tape<T>::variable(const Tensor<T>& value, bool requires_grad) {
     Node<T>& n = next_step_node();
     n.label = requires_grad ? "variable" : "constant";
-    try {
-        resize_buffer(n.value, value.shape()[0], value.shape()[1], n.label, "value");
-    } catch (...) {
-        --n_step_;
-        throw;
-    }
+    size_new_node(n, value.shape()[0], value.shape()[1], n.label, "value");
     std::copy(value.begin(), value.end(), n.value.begin());
     n.requires_grad = requires_grad && grad_enabled_;
     return handle(static_cast<NodeId>(n_step_ - 1));
@@ -203,12 +208,7 @@ Var<T> Tape<T>::detach(const Var<T>& v) {
     Node<T>& n = next_step_node();  // may grow steps_: read v's node only after it
     const Tensor<T>& value = node(v.id_).value;
     n.label = "detach";
-    try {
-        resize_buffer(n.value, value.shape()[0], value.shape()[1], n.label, "value");
-    } catch (...) {
-        --n_step_;
-        throw;
-    }
+    size_new_node(n, value.shape()[0], value.shape()[1], n.label, "value");
     std::copy(value.begin(), value.end(), n.value.begin());
     return handle(static_cast<NodeId>(n_step_ - 1));
 }
@@ -227,12 +227,7 @@ Node<T>& Tape<T>::push(const OpDef<T>& op, std::span<const Var<T>> inputs, Shape
     n.op = &op;
     n.label = op.name;
     for (const auto& v : inputs) n.inputs.push_back(v.id_);
-    try {
-        resize_buffer(n.value, out_shape[0], out_shape[1], op.name, "output");
-    } catch (...) {
-        --n_step_;  // a failed allocation records nothing
-        throw;
-    }
+    size_new_node(n, out_shape[0], out_shape[1], op.name, "output");
     return n;
 }
 
@@ -278,7 +273,8 @@ Tensor<T>* Tape<T>::grad_sink(NodeId id, bool* overwrite) {
     if (!n.requires_grad) return nullptr;
     *overwrite = !n.grad_live;
     if (!n.grad_live) {
-        resize_buffer(n.grad, n.value.shape()[0], n.value.shape()[1], n.label, "gradient");  // same shape as last step: keeps its memory
+        // same shape as last step: keeps its memory
+        resize_buffer(n.grad, n.value.shape()[0], n.value.shape()[1], n.label, "gradient");
         n.grad_live = true;
     }
     return &n.grad;

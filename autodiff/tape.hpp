@@ -228,6 +228,9 @@ public:
 
 private:
     Node<T>& next_step_node();
+    // Sizes the value buffer of the step node just taken by next_step_node; on a failed allocation
+    // (ResourceError naming `op`) the node is given back, so that nothing is recorded.
+    void size_new_node(Node<T>& n, std::size_t rows, std::size_t cols, const std::string& op, const char* what);
     void check_handle(const Var<T>& v, const char* op) const;
     void check_forward_anomaly(const Node<T>& n) const;
     void check_backward_anomaly(const Node<T>& n) const;

@@ -45,7 +45,6 @@ Dims dims_of(Tape<T>& t, const Node<T>& n) {
 //   plain path:  the gathered x and dx (n × k·d each)
 // W' holds the blocks W_j side by side (W'[c, j·h + m] = W[j·d + c, m]), so that all k products are one GEMM:
 // P = E·W', S·W'ᵀ = Σ_j S_j·W_jᵀ, and G' = Eᵀ·S holds every dW_j side by side.
-template <class T>
 std::size_t scratch_size(const Dims& D) {
     return D.tables() ? D.V * D.k * D.h + 2 * D.d * D.k * D.h : 2 * D.n * D.k * D.d;
 }
@@ -201,7 +200,7 @@ Var<T> context_linear(const Var<T>& table, const Var<T>& weight, std::span<const
     node.ids.assign(ids.begin(), ids.end());
     node.int_attr = std::int64_t(k);
     const Dims D{n, k, st[0], st[1], sw[1]};
-    node.saved.resize({1, std::max<std::size_t>(scratch_size<T>(D), 1)});  // same shape as last step: keeps its memory
+    node.saved.resize({1, std::max<std::size_t>(scratch_size(D), 1)});  // same shape as last step: keeps its memory
     return t.commit(node);
 }
 

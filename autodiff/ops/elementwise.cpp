@@ -76,24 +76,22 @@ struct vector_form {
     template <class T>
     static constexpr bool applies = false;
 };
-template <>
-struct vector_form<tanh_rule> {
+struct vector_form_for_all_types {
     template <class T>
     static constexpr bool applies = true;
+};
+template <>
+struct vector_form<tanh_rule> : vector_form_for_all_types {
     template <class B>
     static B f(const B& x) { return xsimd::tanh(x); }
 };
 template <>
-struct vector_form<exp_rule> {
-    template <class T>
-    static constexpr bool applies = true;
+struct vector_form<exp_rule> : vector_form_for_all_types {
     template <class B>
     static B f(const B& x) { return xsimd::exp(x); }
 };
 template <>
-struct vector_form<sigmoid_rule> {
-    template <class T>
-    static constexpr bool applies = true;
+struct vector_form<sigmoid_rule> : vector_form_for_all_types {
     // As sigmoid_of: e = exp(−|x|) never overflows; σ(x) = 1/(1+e) for x ≥ 0, e/(1+e) for x < 0.
     template <class B>
     static B f(const B& x) {

@@ -30,6 +30,21 @@ void map_batches(const T* x, T* y, std::size_t n, F f) {
     }
 }
 
+// y[i] += f(x[i]) for i in [0, n), the tail through one zero-padded batch as in map_batches.
+template <class T, class F>
+void add_mapped_batches(const T* x, T* y, std::size_t n, F f) {
+    using B = xsimd::batch<T>;
+    constexpr std::size_t L = B::size;
+    std::size_t i = 0;
+    for (; i + L <= n; i += L) (B::load_unaligned(y + i) + f(B::load_unaligned(x + i))).store_unaligned(y + i);
+    if (i < n) {
+        alignas(B::arch_type::alignment()) T buf[L] = {};
+        std::copy(x + i, x + n, buf);
+        f(B::load_aligned(buf)).store_aligned(buf);
+        for (std::size_t j = 0; j < n - i; ++j) y[i + j] += buf[j];
+    }
+}
+
 // Σ_j exp(x_j − shift) over a row, lane-wise partial sums added in a fixed order (the tail's padding is
 // −∞, whose exp is 0).
 template <class T>

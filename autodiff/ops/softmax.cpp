@@ -151,19 +151,11 @@ void cross_entropy_vjp(Tape<T>& t, Node<T>& n) {
             const T* xr = x.data() + r * W;
             using B = xsimd::batch<T>;
             const B vg(g), vlse(lse), vu(uniform);
-            if (overwrite) {
-                detail::map_batches(xr, dx, W, [&](const B& v) { return vg * (xsimd::exp(v - vlse) - vu); });
-            } else {
-                // P_ij − q_ij into dx's row first would need a scratch row; add batch by batch instead
-                std::size_t j = 0;
-                for (; j + B::size <= W; j += B::size)
-                    (B::load_unaligned(dx + j) + vg * (xsimd::exp(B::load_unaligned(xr + j) - vlse) - vu)).store_unaligned(dx + j);
-                for (; j < W; ++j) {
-                    alignas(B::arch_type::alignment()) T one[B::size] = {};
-                    one[0] = xr[j];
-                    dx[j] += (vg * (xsimd::exp(B::load_aligned(one) - vlse) - vu)).get(0);
-                }
-            }
+            const auto g_p_minus_q = [&](const B& v) { return vg * (xsimd::exp(v - vlse) - vu); };
+            if (overwrite)
+                detail::map_batches(xr, dx, W, g_p_minus_q);
+            else
+                detail::add_mapped_batches(xr, dx, W, g_p_minus_q);
             dx[n.ids[r]] -= g * (T(1) - eps);
         }
     });

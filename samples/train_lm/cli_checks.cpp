@@ -25,12 +25,10 @@ bool parse_double(const std::string& text, double& value) {
 template <class I>
 std::string check_integer(const std::string& text, I min, I max, const char* kind) {
     const std::string expected = std::string("must be ") + kind + " from " + std::to_string(min) + " to " + std::to_string(max);
+    // the whole text one decimal integer (from_chars takes no sign for unsigned types: "-1" fails) in range
     I value{};
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (!text.empty() && text[0] == '-' && std::is_unsigned_v<I>) return expected + got(text);
-    if (ec == std::errc::result_out_of_range) return expected + got(text);
-    if (ec != std::errc() || end != text.data() + text.size()) return expected + got(text);
-    if (value < min || value > max) return expected + got(text);
+    if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) return expected + got(text);
     return {};
 }
 

@@ -1,9 +1,9 @@
 // Training a character-level language model: the loop, evaluation, checkpoints, logs and sampling.
 #pragma once
 
-#include <functional>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
