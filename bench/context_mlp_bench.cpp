@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alloc_counter.hpp"
-#include "autodiff/threads.hpp"
+#include "tapegrad/autodiff/threads.hpp"
 #include "context_mlp.hpp"
 #include "timing.hpp"
 

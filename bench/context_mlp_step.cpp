@@ -1,8 +1,8 @@
 #include "context_mlp.hpp"
 
-#include "autodiff/autodiff.hpp"
-#include "nn/nn.hpp"
-#include "optim/optim.hpp"
+#include "tapegrad/autodiff/autodiff.hpp"
+#include "tapegrad/nn/nn.hpp"
+#include "tapegrad/optim/optim.hpp"
 
 namespace bench {
 
@@ -35,7 +35,7 @@ float ContextMlpStep::step(const std::vector<std::int64_t>& contexts, const std:
     State& s = *s_;
     s.tape.clear();
     s.adam.zero_grad();
-    auto loss = tapegrad::cross_entropy(s.model->forward(tapegrad::TokenInput{contexts, s.size.k}), targets);
+    auto loss = tapegrad::cross_entropy(s.model->forward_tokens(tapegrad::TokenInput{contexts, s.size.k}), targets);
     loss.backward();
     tapegrad::clip_grad_norm(s.params, double(s.size.clip));
     s.adam.step();

@@ -20,7 +20,7 @@
 #include "alloc_counter.hpp"
 #include "context_mlp.hpp"
 #include "timing.hpp"
-#include "autodiff/threads.hpp"
+#include "tapegrad/autodiff/threads.hpp"
 #include "floor_step.hpp"
 #include "tapegrad_step.hpp"
 

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <chrono>
 
-#include "autodiff/autodiff.hpp"
-#include "nn/nn.hpp"
-#include "optim/optim.hpp"
+#include "tapegrad/autodiff/autodiff.hpp"
+#include "tapegrad/nn/nn.hpp"
+#include "tapegrad/optim/optim.hpp"
 
 namespace bench {
 
@@ -29,7 +29,7 @@ float TapegradStep::step(const std::vector<std::int64_t>& ids, const std::vector
     State& s = *s_;
     s.tape.clear();
     s.adam.zero_grad();
-    auto logits = s.model.forward(tapegrad::TokenInput{ids});
+    auto logits = s.model.forward_tokens(tapegrad::TokenInput{ids});
     auto loss = tapegrad::cross_entropy(logits, targets);
     loss.backward();
     s.adam.step();

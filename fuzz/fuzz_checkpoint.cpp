@@ -11,8 +11,8 @@
 #include <string>
 #include <unistd.h>
 
-#include "nn/checkpoint.hpp"
-#include "optim/adam.hpp"
+#include "tapegrad/nn/checkpoint.hpp"
+#include "tapegrad/optim/adam.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace tapegrad;
@@ -36,6 +36,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     const std::size_t k = model->context_size();
     std::vector<std::int64_t> ids(2 * k, 0);
-    (void)model->forward(TokenInput{ids, k});
+    (void)model->forward_tokens(TokenInput{ids, k});
     return 0;
 }

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <span>
 
-#include "nn/safetensors.hpp"
+#include "tapegrad/nn/safetensors.hpp"
 
 namespace {
 

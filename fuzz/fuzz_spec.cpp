@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "nn/spec.hpp"
+#include "tapegrad/nn/spec.hpp"
 
 // Valid models above this size are not built (a spec may declare up to 2^28 parameters, which is legal but
 // takes seconds and a gigabyte); their sizes are still checked by spec_parameter_count.
@@ -37,6 +37,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t k = model->context_size();
     std::vector<std::int64_t> ids(2 * k);
     for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = std::int64_t(i % vocab);
-    (void)model->forward(TokenInput{ids, k});
+    (void)model->forward_tokens(TokenInput{ids, k});
     return 0;
 }

@@ -13,7 +13,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "autodiff/autodiff.hpp"
+#include "tapegrad/autodiff/autodiff.hpp"
 
 namespace tapegrad::test {
 

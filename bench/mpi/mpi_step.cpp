@@ -19,10 +19,10 @@
 #include <string>
 #include <vector>
 
-#include "autodiff/threads.hpp"
-#include "distributed/distributed.hpp"
-#include "nn/nn.hpp"
-#include "optim/optim.hpp"
+#include "tapegrad/autodiff/threads.hpp"
+#include "tapegrad/distributed/distributed.hpp"
+#include "tapegrad/nn/nn.hpp"
+#include "tapegrad/optim/optim.hpp"
 
 using namespace tapegrad;
 

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "nn/nn.hpp"
+#include "tapegrad/nn/nn.hpp"
 
 template <class T>
 struct GatedFFN : tapegrad::Module<T> {
@@ -17,7 +17,6 @@ struct GatedFFN : tapegrad::Module<T> {
         U = this->register_parameter("U", tapegrad::uniform_tensor<T>(f, d, -hidden, hidden, gen));
     }
 
-    using tapegrad::Module<T>::forward;
     // x: n×d → n×d
     tapegrad::Var<T> forward(const tapegrad::Var<T>& x) override {
         return matmul(matmul(x, W) * sigmoid(matmul(x, V)), U);

@@ -4,8 +4,8 @@
 #include <iostream>
 
 #include "gated_ffn.hpp"
-#include "nn/file_read.hpp"
-#include "optim/optim.hpp"
+#include "tapegrad/nn/file_read.hpp"
+#include "tapegrad/optim/optim.hpp"
 
 using namespace tapegrad;
 
@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
                 targets[i] = ids[p + 1];
             }
             adam.zero_grad();
-            auto loss = cross_entropy(model->forward(TokenInput{contexts, k}), targets);
+            auto loss = cross_entropy(model->forward_tokens(TokenInput{contexts, k}), targets);
             loss.backward();
             adam.step();
             if (step % 50 == 0) std::printf("step %3d  loss %.4f\n", step, double(loss.item()));

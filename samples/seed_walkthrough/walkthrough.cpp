@@ -1,7 +1,7 @@
 #include "walkthrough.hpp"
 
-#include "nn/nn.hpp"
-#include "optim/optim.hpp"
+#include "tapegrad/nn/nn.hpp"
+#include "tapegrad/optim/optim.hpp"
 
 #include <cmath>
 #include <cstdio>

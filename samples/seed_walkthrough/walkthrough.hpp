@@ -6,7 +6,7 @@
 #include <iosfwd>
 #include <vector>
 
-#include "autodiff/autodiff.hpp"
+#include "tapegrad/autodiff/autodiff.hpp"
 
 namespace walkthrough {
 

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "nn/init.hpp"
+#include "tapegrad/nn/init.hpp"
 
 namespace train_lm {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "nn/file_read.hpp"
+#include "tapegrad/nn/file_read.hpp"
 
 namespace train_lm {
 

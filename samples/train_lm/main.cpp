@@ -10,11 +10,11 @@
 #include <optional>
 #include <unistd.h>
 
-#include "autodiff/threads.hpp"
+#include "tapegrad/autodiff/threads.hpp"
 #include "cli_checks.hpp"
 #include "trainer.hpp"
 #ifdef TAPEGRAD_WITH_MPI
-#include "distributed/mpi_session.hpp"
+#include "tapegrad/distributed/mpi_session.hpp"
 #endif
 
 namespace {

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "nn/nn.hpp"
+#include "tapegrad/nn/nn.hpp"
 
 namespace train_lm {
 

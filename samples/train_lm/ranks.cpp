@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #ifdef TAPEGRAD_WITH_MPI
-#include "distributed/data_parallel.hpp"
+#include "tapegrad/distributed/data_parallel.hpp"
 #endif
 
 namespace train_lm {

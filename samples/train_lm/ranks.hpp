@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "autodiff/named.hpp"
+#include "tapegrad/autodiff/named.hpp"
 
 namespace train_lm {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "corpus.hpp"
-#include "nn/nn.hpp"
+#include "tapegrad/nn/nn.hpp"
 
 namespace train_lm {
 

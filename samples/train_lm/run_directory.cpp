@@ -9,7 +9,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "nn/safetensors.hpp"
+#include "tapegrad/nn/safetensors.hpp"
 
 namespace train_lm {
 

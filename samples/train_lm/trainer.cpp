@@ -19,8 +19,8 @@
 #include "run_directory.hpp"
 #include "entropy.hpp"
 #include "ranks.hpp"
-#include "autodiff/threads.hpp"
-#include "optim/optim.hpp"
+#include "tapegrad/autodiff/threads.hpp"
+#include "tapegrad/optim/optim.hpp"
 
 namespace train_lm {
 
@@ -310,7 +310,7 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
         fill_batch(corpus.train, std::span(positions).subspan(share_first, share_count), k, std::int64_t(pad), batch);
         schedule.apply(adam);
         adam.zero_grad();
-        Var<float> loss = cross_entropy(model.forward(TokenInput{batch.contexts, k}), batch.targets);
+        Var<float> loss = cross_entropy(model.forward_tokens(TokenInput{batch.contexts, k}), batch.targets);
         loss.backward();
         ranks.average_gradients();  // before clipping: every rank clips the same averaged gradient
         s.allreduce_seconds += ranks.last_allreduce_seconds();

@@ -12,7 +12,7 @@
 #include "corpus.hpp"
 #include "run_checkpoint.hpp"
 #include "stop_signals.hpp"
-#include "nn/nn.hpp"
+#include "tapegrad/nn/nn.hpp"
 
 namespace train_lm {
 

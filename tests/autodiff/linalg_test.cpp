@@ -116,3 +116,17 @@ TEST_CASE("affine is x·W + b in one op: value, gradients against matmul + add, 
     REQUIRE_THROWS_WITH(affine(x, w, a.parameter(random_matrix(4, 1, 8))), "affine: bias is 4x1, expected 1x4");
     REQUIRE_THROWS_WITH(affine(w, w, b), Catch::Matchers::Contains("affine: inner dimensions differ"));
 }
+
+TEST_CASE("matmul_nt is a·bᵀ without a transpose, and its gradcheck", "[linalg][gradcheck]") {
+    Tape<double> t;
+    const Tensor<double> a = random_matrix(3, 5, 11), b = random_matrix(4, 5, 12);
+    test::require_close(matmul_nt(t.variable(a), t.variable(b)).value(), matmul_ref(a, transpose_ref(b)), 1e-14);
+    auto f = [](const auto& v) { return matmul_nt(v[0], v[1]); };
+    REQUIRE(gradcheck(f, {random_matrix(3, 4, 13), random_matrix(2, 4, 14)}));
+    REQUIRE(gradcheck(f, {random_matrix(1, 1, 15), random_matrix(1, 1, 16)}));
+    REQUIRE(gradcheck(f, {random_matrix(1, 3, 17), random_matrix(5, 3, 18)}));
+    // the same matrix on both sides (x·xᵀ): both VJPs add into one gradient
+    REQUIRE(gradcheck([](const auto& v) { return matmul_nt(v[0], v[0]); }, {random_matrix(3, 2, 19)}));
+    REQUIRE_THROWS_WITH(matmul_nt(t.variable(a), t.variable(random_matrix(4, 3, 20))),
+                        "matmul_nt: a·bᵀ needs as many columns in b as in a: a is 3x5, b is 4x3 (expected b to have 5 columns)");
+}

@@ -1,5 +1,5 @@
 // Uses the installed library: a gradient by hand and a gradcheck. Exit code 0 when both agree.
-#include <autodiff/autodiff.hpp>
+#include <tapegrad/autodiff/autodiff.hpp>
 
 #include <cstdio>
 

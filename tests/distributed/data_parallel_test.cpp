@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "distributed/distributed.hpp"
+#include "tapegrad/distributed/distributed.hpp"
 
 using namespace tapegrad;
 

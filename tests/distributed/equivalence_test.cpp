@@ -17,9 +17,9 @@
 
 #include <cmath>
 
-#include "distributed/distributed.hpp"
-#include "nn/nn.hpp"
-#include "optim/optim.hpp"
+#include "tapegrad/distributed/distributed.hpp"
+#include "tapegrad/nn/nn.hpp"
+#include "tapegrad/optim/optim.hpp"
 
 using namespace tapegrad;
 

@@ -1,7 +1,7 @@
 // MPI for the whole test executable (linked with Catch2's own main): initialised before main runs, by a
 // static object, and finalized after main returns. Each rank runs the same cases in the same order and
 // returns its own failure count; mpirun exits non-zero when any rank does.
-#include "distributed/mpi_session.hpp"
+#include "tapegrad/distributed/mpi_session.hpp"
 
 namespace {
 

@@ -6,8 +6,8 @@
 #include <iostream>
 #include <stdexcept>
 
-#include "distributed/distributed.hpp"
-#include "nn/nn.hpp"
+#include "tapegrad/distributed/distributed.hpp"
+#include "tapegrad/nn/nn.hpp"
 
 using namespace tapegrad;
 

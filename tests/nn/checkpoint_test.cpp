@@ -5,9 +5,9 @@
 
 #include "test_util.hpp"
 
-#include "nn/checkpoint.hpp"
-#include "nn/language_model.hpp"
-#include "nn/spec.hpp"
+#include "tapegrad/nn/checkpoint.hpp"
+#include "tapegrad/nn/language_model.hpp"
+#include "tapegrad/nn/spec.hpp"
 
 using namespace tapegrad;
 namespace fs = std::filesystem;
@@ -57,7 +57,7 @@ TEST_CASE("checkpoint round trip is bit-exact and rebuilds the model from its sp
     REQUIRE(before.size() == after.size());
     for (std::size_t i = 0; i < before.size(); ++i) CHECK(bitwise_equal(before[i], after[i]));
     const std::vector<std::int64_t> ctx = {11, 3, 3, 4};
-    CHECK(bitwise_equal(model->forward(TokenInput{ctx, 2}).value(), rebuilt->forward(TokenInput{ctx, 2}).value()));
+    CHECK(bitwise_equal(model->forward_tokens(TokenInput{ctx, 2}).value(), rebuilt->forward_tokens(TokenInput{ctx, 2}).value()));
 
     SafetensorsFile file = load_checkpoint(dir.path / "a.safetensors", *rebuilt);
     CHECK(file.metadata.at("run") == "test");

@@ -17,7 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "nn/file_read.hpp"
+#include "tapegrad/nn/file_read.hpp"
 #include "test_util.hpp"
 
 namespace fs = std::filesystem;

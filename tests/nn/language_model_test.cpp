@@ -1,9 +1,9 @@
 #include "test_util.hpp"
 
-#include "nn/language_model.hpp"
-#include "nn/layers.hpp"
-#include "nn/module_gradcheck.hpp"
-#include "nn/spec.hpp"
+#include "tapegrad/nn/language_model.hpp"
+#include "tapegrad/nn/layers.hpp"
+#include "tapegrad/nn/module_gradcheck.hpp"
+#include "tapegrad/nn/spec.hpp"
 
 using namespace tapegrad;
 using test::matmul_ref;
@@ -101,5 +101,5 @@ TEST_CASE("with k = 1 and no activation the context model is the note's model", 
         for (std::size_t c = 0; c < 3; ++c) params[0].var.mutable_value()(r, c) = note.E.value()(r, c);
     for (std::size_t i = 0; i < 3; ++i) params[i + 1].var.mutable_value() = note.W[i].value();
     const std::vector<std::int64_t> ids = {4, 0, 0, 2};
-    test::require_close(ctx->forward(TokenInput{ids, 1}).value(), note.forward(TokenInput{ids}).value(), 1e-13);
+    test::require_close(ctx->forward_tokens(TokenInput{ids, 1}).value(), note.forward_tokens(TokenInput{ids}).value(), 1e-13);
 }

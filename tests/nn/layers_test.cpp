@@ -2,10 +2,10 @@
 
 #include "test_util.hpp"
 
-#include "nn/layers.hpp"
-#include "nn/module_gradcheck.hpp"
-#include "nn/sequential.hpp"
-#include "nn/spec.hpp"
+#include "tapegrad/nn/layers.hpp"
+#include "tapegrad/nn/module_gradcheck.hpp"
+#include "tapegrad/nn/sequential.hpp"
+#include "tapegrad/nn/spec.hpp"
 
 using namespace tapegrad;
 using test::random_matrix;
@@ -164,7 +164,7 @@ TEST_CASE("Sequential runs context(k, d) then linear as one context_linear op: s
             const double fused_loss = fused.item();
             tape.clear();
             tape.zero_grad();
-            Var<double> h = (*model)[0].forward(TokenInput{ids, 3});
+            Var<double> h = (*model)[0].forward_tokens(TokenInput{ids, 3});
             for (std::size_t i = 1; i < model->size(); ++i) h = (*model)[i].forward(h);
             auto plain = cross_entropy(h, targets);
             plain.backward();

@@ -1,7 +1,7 @@
 #include "test_util.hpp"
 
-#include "nn/layers.hpp"
-#include "nn/sequential.hpp"
+#include "tapegrad/nn/layers.hpp"
+#include "tapegrad/nn/sequential.hpp"
 
 using namespace tapegrad;
 
@@ -71,7 +71,7 @@ TEST_CASE("module misuse is reported", "[nn][module][errors]") {
     Generator gen(1);
     Linear<double> lin(tape, 3, 2, gen);
     std::vector<std::int64_t> ids = {0};
-    REQUIRE_THROWS_WITH(lin.forward(TokenInput{ids}), "Linear(3 -> 2, bias): takes a tensor, not token ids (put an embedding first)");
+    REQUIRE_THROWS_WITH(lin.forward_tokens(TokenInput{ids}), "Linear(3 -> 2, bias): takes a tensor, not token ids (put an embedding first)");
     auto x = tape.constant(test::random_matrix(2, 4, 1));
     REQUIRE_THROWS_WITH(lin(x), "Linear(3 -> 2, bias): input is 2x4, expected 3 columns");
     Tape<double> other;

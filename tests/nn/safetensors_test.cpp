@@ -28,7 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "nn/safetensors.hpp"
+#include "tapegrad/nn/safetensors.hpp"
 #include "test_util.hpp"
 
 namespace fs = std::filesystem;

@@ -1,7 +1,7 @@
 #include "test_util.hpp"
 
-#include "nn/layers.hpp"
-#include "nn/spec.hpp"
+#include "tapegrad/nn/layers.hpp"
+#include "tapegrad/nn/spec.hpp"
 
 using namespace tapegrad;
 
@@ -49,8 +49,8 @@ TEST_CASE("valid specs build the right layers and shapes", "[nn][spec]") {
 
 TEST_CASE("each kind of bad spec names its position, token and expectation", "[nn][spec][errors]") {
     CHECK(error_of("embed(8) lineer(vocab)") ==
-          "spec: column 10, 'lineer': unknown layer; expected one of embed, context, linear, relu, gelu, tanh, sigmoid, "
-          "layernorm, dropout");
+          "spec: column 10, 'lineer': unknown layer; expected one of embed, context, position, linear, attention, relu, "
+          "gelu, tanh, sigmoid, layernorm, dropout, tied, residual, repeat");
     CHECK(error_of("embed(8) linear(2x5) linear(vocab)") ==
           "spec: column 17, '2x5': expected a positive integer or 'vocab' for linear's output width");
     CHECK(error_of("embed(0) linear(vocab)") == "spec: column 7, '0': expected a positive integer or 'vocab' for embed's width d");
@@ -61,8 +61,7 @@ TEST_CASE("each kind of bad spec names its position, token and expectation", "[n
     CHECK(error_of("embed(8) linear(16)") ==
           "spec: column 10, 'linear': the model ends with width 16, but a language model must end with the vocabulary "
           "size 10 (add linear(vocab))");
-    CHECK(error_of("embed(8) linear(vocab))") == "spec: column 23, ')': expected a layer name (embed, context, linear, relu, "
-                                                 "gelu, tanh, sigmoid, layernorm, dropout)");
+    CHECK(error_of("embed(8) linear(vocab))") == "spec: column 23, ')': unmatched ')'; expected a layer name");
     CHECK(error_of("embed(8) linear(vocab) $") ==
           "spec: column 24, '$': unexpected character; expected a layer name, '(', ')', ',' or '='");
     CHECK(error_of("embed(8 linear(vocab)") == "spec: column 9, 'linear': expected ',' or ')' in the arguments of embed");

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "autodiff/autodiff.hpp"
-#include "optim/optim.hpp"
+#include "tapegrad/autodiff/autodiff.hpp"
+#include "tapegrad/optim/optim.hpp"
 
 namespace tapegrad::test {
 

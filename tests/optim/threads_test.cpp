@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "autodiff/autodiff.hpp"
-#include "optim/optim.hpp"
+#include "tapegrad/autodiff/autodiff.hpp"
+#include "tapegrad/optim/optim.hpp"
 
 using namespace tapegrad;
 

@@ -31,9 +31,9 @@
 
 extern char** environ;
 
-#include "autodiff/autodiff.hpp"
-#include "nn/nn.hpp"
-#include "optim/optim.hpp"
+#include "tapegrad/autodiff/autodiff.hpp"
+#include "tapegrad/nn/nn.hpp"
+#include "tapegrad/optim/optim.hpp"
 
 using namespace tapegrad;
 namespace fs = std::filesystem;
@@ -288,10 +288,10 @@ std::vector<Row> api_rows() {
          [] { Tape<T> t; std::vector<std::int64_t> y; cross_entropy(t.variable(Tensor<T>({0, 3})), y); },
          expect<ShapeError>("empty")},
         {"model forward: empty batch of token ids",
-         [] { Tape<T> t; Generator g(1); auto m = build_model<T>(kSpec, 3, t, g); std::vector<std::int64_t> ids; m->forward(TokenInput{ids, 1}); },
+         [] { Tape<T> t; Generator g(1); auto m = build_model<T>(kSpec, 3, t, g); std::vector<std::int64_t> ids; m->forward_tokens(TokenInput{ids, 1}); },
          expect<ShapeError>("empty")},
         {"model forward: token id outside the vocabulary",
-         [] { Tape<T> t; Generator g(1); auto m = build_model<T>(kSpec, 3, t, g); std::vector<std::int64_t> ids{5}; m->forward(TokenInput{ids, 1}); },
+         [] { Tape<T> t; Generator g(1); auto m = build_model<T>(kSpec, 3, t, g); std::vector<std::int64_t> ids{5}; m->forward_tokens(TokenInput{ids, 1}); },
          expect<IndexError>("5")},
         {"Linear: input of the wrong width",
          [] { Tape<T> t; Generator g(1); Linear<T> l(t, 3, 2, g); l(t.constant(Tensor<T>({1, 4}))); },

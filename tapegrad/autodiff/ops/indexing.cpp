@@ -1,0 +1,60 @@
+#include "tapegrad/autodiff/ops/indexing.hpp"
+
+#include "tapegrad/autodiff/parallel.hpp"
+
+#include <algorithm>
+
+namespace tapegrad {
+namespace {
+
+// Node attributes: ids = token ids.
+// y[k] = table[ids[k]]
+template <class T>
+void embedding_forward(Tape<T>& t, Node<T>& n) {
+    const Tensor<T>& table = t.input(n, 0).value;
+    const std::size_t d = table.shape()[1];
+    parallel_for(n.ids.size(), n.ids.size() * d, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t k = begin; k < end; ++k)
+            std::copy_n(table.data() + std::size_t(n.ids[k]) * d, d, n.value.data() + k * d);
+    });
+}
+
+// dtable[ids[k]] += dy[k], in the order of k (a repeated id sums its rows, always in the same order).
+// Threads split the columns, not the rows: two positions with the same id never race.
+template <class T>
+void embedding_vjp(Tape<T>& t, Node<T>& n) {
+    Tensor<T>* gt = t.grad_sink(n, 0);
+    if (gt == nullptr) return;
+    const std::size_t d = n.cols();
+    parallel_for(d, n.ids.size() * d, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t k = 0; k < n.ids.size(); ++k) {
+            T* row = gt->data() + std::size_t(n.ids[k]) * d;
+            const T* dy = n.grad.data() + k * d;
+            for (std::size_t j = c0; j < c1; ++j) row[j] += dy[j];
+        }
+    });
+}
+
+template <class T>
+const OpDef<T> embedding_def{"embedding", embedding_forward<T>, embedding_vjp<T>};
+
+}  // namespace
+
+template <class T>
+Var<T> embedding(const Var<T>& table, std::span<const std::int64_t> ids) {
+    Tape<T>& t = table.tape();
+    const Shape s = t.shape(table, "embedding");
+    for (std::size_t k = 0; k < ids.size(); ++k)
+        if (ids[k] < 0 || std::size_t(ids[k]) >= s[0])
+            throw IndexError("embedding: token id " + std::to_string(ids[k]) + " at position " + std::to_string(k) +
+                             " is outside the vocabulary of size " + std::to_string(s[0]) + " (table is " +
+                             shape_str(s) + ")");
+    Node<T>& n = t.push(embedding_def<T>, {table}, Shape{ids.size(), s[1]});
+    n.ids.assign(ids.begin(), ids.end());
+    return t.commit(n);
+}
+
+template Var<float> embedding(const Var<float>&, std::span<const std::int64_t>);
+template Var<double> embedding(const Var<double>&, std::span<const std::int64_t>);
+
+}  // namespace tapegrad

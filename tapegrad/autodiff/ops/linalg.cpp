@@ -1,0 +1,133 @@
+// matmul: every product is one GEMM written straight into a preallocated buffer; the backward passes
+// transpose *flags* to BLAS and never materialises a transposed matrix.
+#include "tapegrad/autodiff/ops/linalg.hpp"
+
+#include <xtensor-blas/xblas.hpp>
+
+#include <algorithm>
+
+namespace tapegrad {
+namespace {
+
+// y = a · b   (n×k · k×m → n×m)
+template <class T>
+void matmul_forward(Tape<T>& t, Node<T>& n) {
+    xt::blas::gemm(t.input(n, 0).value, t.input(n, 1).value, n.value, false, false, T(1), T(0));
+}
+
+// da += dy · bᵀ   (n×m · m×k → n×k)
+// db += aᵀ · dy   (k×n · n×m → k×m)
+// On a gradient's first write the GEMM assigns (beta = 0), so no buffer is ever zero-filled first.
+template <class T>
+void matmul_vjp(Tape<T>& t, Node<T>& n) {
+    const Tensor<T>& a = t.input(n, 0).value;
+    const Tensor<T>& b = t.input(n, 1).value;
+    bool overwrite = false;
+    if (Tensor<T>* ga = t.grad_sink(n, 0, &overwrite))
+        xt::blas::gemm(n.grad, b, *ga, false, true, T(1), overwrite ? T(0) : T(1));
+    if (Tensor<T>* gb = t.grad_sink(n, 1, &overwrite))
+        xt::blas::gemm(a, n.grad, *gb, true, false, T(1), overwrite ? T(0) : T(1));
+}
+
+template <class T>
+const OpDef<T> matmul_def{"matmul", matmul_forward<T>, matmul_vjp<T>};
+
+// y = a · bᵀ   (n×k · (m×k)ᵀ → n×m)
+template <class T>
+void matmul_nt_forward(Tape<T>& t, Node<T>& n) {
+    xt::blas::gemm(t.input(n, 0).value, t.input(n, 1).value, n.value, false, true, T(1), T(0));
+}
+
+// da += dy · b     (n×m · m×k → n×k)
+// db += dyᵀ · a    (m×n · n×k → m×k)
+template <class T>
+void matmul_nt_vjp(Tape<T>& t, Node<T>& n) {
+    const Tensor<T>& a = t.input(n, 0).value;
+    const Tensor<T>& b = t.input(n, 1).value;
+    bool overwrite = false;
+    if (Tensor<T>* ga = t.grad_sink(n, 0, &overwrite))
+        xt::blas::gemm(n.grad, b, *ga, false, false, T(1), overwrite ? T(0) : T(1));
+    if (Tensor<T>* gb = t.grad_sink(n, 1, &overwrite))
+        xt::blas::gemm(n.grad, a, *gb, true, false, T(1), overwrite ? T(0) : T(1));
+}
+
+template <class T>
+const OpDef<T> matmul_nt_def{"matmul_nt", matmul_nt_forward<T>, matmul_nt_vjp<T>};
+
+// y = x · W + b   (n×k · k×m + 1×m → n×m): the rows of y start as b, then one GEMM with beta = 1 adds the
+// product (the pass that writes b replaces the zero-fill a beta = 0 GEMM does anyway).
+template <class T>
+void affine_forward(Tape<T>& t, Node<T>& n) {
+    const T* b = t.input(n, 2).value.data();
+    const std::size_t R = n.rows(), C = n.cols();
+    T* y = n.value.data();
+    for (std::size_t r = 0; r < R; ++r) std::copy_n(b, C, y + r * C);
+    xt::blas::gemm(t.input(n, 0).value, t.input(n, 1).value, n.value, false, false, T(1), T(1));
+}
+
+// dx += dy · Wᵀ,  dW += xᵀ · dy  (as matmul),  db += Σ_rows dy  (no copy of dy, as a separate add would make)
+template <class T>
+void affine_vjp(Tape<T>& t, Node<T>& n) {
+    matmul_vjp(t, n);
+    bool overwrite = false;
+    if (Tensor<T>* gb = t.grad_sink(n, 2, &overwrite)) {
+        const std::size_t R = n.rows(), C = n.cols();
+        T* g = gb->data();
+        const T* dy = n.grad.data();
+        if (overwrite) std::copy_n(dy, C, g);
+        for (std::size_t r = overwrite ? 1 : 0; r < R; ++r)
+            for (std::size_t c = 0; c < C; ++c) g[c] += dy[r * C + c];
+    }
+}
+
+template <class T>
+const OpDef<T> affine_def{"affine", affine_forward<T>, affine_vjp<T>};
+
+}  // namespace
+
+template <class T>
+Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
+    Tape<T>& t = x.tape();
+    const Shape sx = t.shape(x, "affine"), sw = t.shape(w, "affine"), sb = t.shape(b, "affine");
+    if (sx[1] != sw[0])
+        throw ShapeError("affine: inner dimensions differ: x is " + shape_str(sx) + ", W is " + shape_str(sw) +
+                         " (expected W to have " + std::to_string(sx[1]) + " rows)");
+    if (sb[0] != 1 || sb[1] != sw[1])
+        throw ShapeError("affine: bias is " + shape_str(sb) + ", expected 1x" + std::to_string(sw[1]));
+    if (sx[0] * sx[1] == 0 || sw[1] == 0)
+        throw ShapeError("affine: empty operand: x is " + shape_str(sx) + ", W is " + shape_str(sw));
+    return t.commit(t.push(affine_def<T>, {x, w, b}, Shape{sx[0], sw[1]}));
+}
+
+template <class T>
+Var<T> matmul(const Var<T>& a, const Var<T>& b) {
+    Tape<T>& t = a.tape();
+    const Shape sa = t.shape(a, "matmul"), sb = t.shape(b, "matmul");
+    if (sa[1] != sb[0])
+        throw ShapeError("matmul: inner dimensions differ: a is " + shape_str(sa) + ", b is " + shape_str(sb) +
+                         " (expected b to have " + std::to_string(sa[1]) + " rows)");
+    if (sa[0] * sa[1] == 0 || sb[1] == 0)
+        throw ShapeError("matmul: empty operand: a is " + shape_str(sa) + ", b is " + shape_str(sb));
+    return t.commit(t.push(matmul_def<T>, {a, b}, Shape{sa[0], sb[1]}));
+}
+
+template <class T>
+Var<T> matmul_nt(const Var<T>& a, const Var<T>& b) {
+    Tape<T>& t = a.tape();
+    const Shape sa = t.shape(a, "matmul_nt"), sb = t.shape(b, "matmul_nt");
+    if (sa[1] != sb[1])
+        throw ShapeError("matmul_nt: a·bᵀ needs as many columns in b as in a: a is " + shape_str(sa) + ", b is " +
+                         shape_str(sb) + " (expected b to have " + std::to_string(sa[1]) + " columns)");
+    if (sa[0] * sa[1] == 0 || sb[0] == 0)
+        throw ShapeError("matmul_nt: empty operand: a is " + shape_str(sa) + ", b is " + shape_str(sb));
+    return t.commit(t.push(matmul_nt_def<T>, {a, b}, Shape{sa[0], sb[0]}));
+}
+
+template Var<float> matmul_nt(const Var<float>&, const Var<float>&);
+template Var<double> matmul_nt(const Var<double>&, const Var<double>&);
+template Var<float> matmul(const Var<float>&, const Var<float>&);
+template Var<double> matmul(const Var<double>&, const Var<double>&);
+template Var<float> affine(const Var<float>&, const Var<float>&, const Var<float>&);
+template Var<double> affine(const Var<double>&, const Var<double>&, const Var<double>&);
+
+}  // namespace tapegrad

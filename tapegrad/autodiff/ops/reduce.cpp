@@ -1,0 +1,77 @@
+// sum and mean share one forward and one VJP: y = scale · Σ x over the reduced dimension(s), with
+// scale = 1 (sum) or 1/count (mean). VJP: dx[r,c] += scale · dy[broadcast back to (r,c)].
+// Node attributes: int_attr = axis (-1 for all elements), scalar = scale.
+#include "tapegrad/autodiff/ops/reduce.hpp"
+
+namespace tapegrad {
+namespace {
+
+template <class T>
+void reduce_forward(Tape<T>& t, Node<T>& n) {
+    const Tensor<T>& x = t.input(n, 0).value;
+    const std::size_t R = x.shape()[0], C = x.shape()[1];
+    const int axis = int(n.int_attr);
+    T* y = n.value.data();
+    std::fill(n.value.begin(), n.value.end(), T(0));
+    for (std::size_t r = 0; r < R; ++r)
+        for (std::size_t c = 0; c < C; ++c) y[axis == -1 ? 0 : axis == 0 ? c : r] += x.data()[r * C + c];
+    const T scale = T(n.scalar);
+    for (auto& v : n.value) v *= scale;
+}
+
+template <class T>
+void reduce_vjp(Tape<T>& t, Node<T>& n) {
+    Tensor<T>* gx = t.grad_sink(n, 0);
+    if (gx == nullptr) return;
+    const std::size_t R = gx->shape()[0], C = gx->shape()[1];
+    const int axis = int(n.int_attr);
+    const T scale = T(n.scalar);
+    const T* dy = n.grad.data();
+    for (std::size_t r = 0; r < R; ++r)
+        for (std::size_t c = 0; c < C; ++c) gx->data()[r * C + c] += scale * dy[axis == -1 ? 0 : axis == 0 ? c : r];
+}
+
+template <class T>
+const OpDef<T> sum_def{"sum", reduce_forward<T>, reduce_vjp<T>};
+template <class T>
+const OpDef<T> mean_def{"mean", reduce_forward<T>, reduce_vjp<T>};
+
+template <class T>
+Var<T> record_reduce(const OpDef<T>& def, const Var<T>& x, int axis, bool is_mean) {
+    Tape<T>& t = x.tape();
+    const Shape s = t.shape(x, def.name);
+    if (axis < -1 || axis > 1)
+        throw IndexError(std::string(def.name) + ": axis " + std::to_string(axis) + " of a " + shape_str(s) +
+                         " tensor; expected 0 (over rows) or 1 (over columns)");
+    if (is_mean && s[0] * s[1] == 0) throw ShapeError(std::string(def.name) + ": mean of an empty " + shape_str(s) + " tensor");
+    const Shape out = axis == -1 ? Shape{1, 1} : axis == 0 ? Shape{1, s[1]} : Shape{s[0], 1};
+    const std::size_t count = axis == -1 ? s[0] * s[1] : s[std::size_t(axis)];
+    Node<T>& n = t.push(def, {x}, out);
+    n.int_attr = axis;
+    n.scalar = is_mean ? 1.0 / double(count) : 1.0;
+    return t.commit(n);
+}
+
+}  // namespace
+
+template <class T> Var<T> sum(const Var<T>& x) { return record_reduce(sum_def<T>, x, -1, false); }
+template <class T> Var<T> mean(const Var<T>& x) { return record_reduce(mean_def<T>, x, -1, true); }
+template <class T> Var<T> sum(const Var<T>& x, int axis) {
+    if (axis == -1) throw IndexError("sum: axis -1; expected 0 or 1 (sum(x) reduces all elements)");
+    return record_reduce(sum_def<T>, x, axis, false);
+}
+template <class T> Var<T> mean(const Var<T>& x, int axis) {
+    if (axis == -1) throw IndexError("mean: axis -1; expected 0 or 1 (mean(x) reduces all elements)");
+    return record_reduce(mean_def<T>, x, axis, true);
+}
+
+template Var<float> sum(const Var<float>&);
+template Var<double> sum(const Var<double>&);
+template Var<float> sum(const Var<float>&, int);
+template Var<double> sum(const Var<double>&, int);
+template Var<float> mean(const Var<float>&);
+template Var<double> mean(const Var<double>&);
+template Var<float> mean(const Var<float>&, int);
+template Var<double> mean(const Var<double>&, int);
+
+}  // namespace tapegrad

@@ -1,0 +1,111 @@
+#include "tapegrad/autodiff/ops/shape.hpp"
+
+#include <algorithm>
+
+namespace tapegrad {
+namespace {
+
+// reshape: y = x in row-major order;  dx += dy (same order)
+template <class T>
+void reshape_forward(Tape<T>& t, Node<T>& n) {
+    const Tensor<T>& x = t.input(n, 0).value;
+    std::copy(x.begin(), x.end(), n.value.begin());
+}
+template <class T>
+void reshape_vjp(Tape<T>& t, Node<T>& n) {
+    if (Tensor<T>* gx = t.grad_sink(n, 0))
+        std::transform(gx->begin(), gx->end(), n.grad.begin(), gx->begin(), [](T a, T b) { return a + b; });
+}
+template <class T>
+const OpDef<T> reshape_def{"reshape", reshape_forward<T>, reshape_vjp<T>};
+
+// transpose: y[c,r] = x[r,c];  dx[r,c] += dy[c,r]
+template <class T>
+void transpose_forward(Tape<T>& t, Node<T>& n) {
+    const Tensor<T>& x = t.input(n, 0).value;
+    const std::size_t R = x.shape()[0], C = x.shape()[1];
+    for (std::size_t r = 0; r < R; ++r)
+        for (std::size_t c = 0; c < C; ++c) n.value.data()[c * R + r] = x.data()[r * C + c];
+}
+template <class T>
+void transpose_vjp(Tape<T>& t, Node<T>& n) {
+    Tensor<T>* gx = t.grad_sink(n, 0);
+    if (gx == nullptr) return;
+    const std::size_t R = gx->shape()[0], C = gx->shape()[1];
+    for (std::size_t r = 0; r < R; ++r)
+        for (std::size_t c = 0; c < C; ++c) gx->data()[r * C + c] += n.grad.data()[c * R + r];
+}
+template <class T>
+const OpDef<T> transpose_def{"transpose", transpose_forward<T>, transpose_vjp<T>};
+
+// concat_cols: y[r, off_k + c] = x_k[r, c];  dx_k[r, c] += dy[r, off_k + c]
+template <class T>
+void concat_forward(Tape<T>& t, Node<T>& n) {
+    const std::size_t R = n.rows(), C = n.cols();
+    std::size_t off = 0;
+    for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+        const Tensor<T>& x = t.input(n, k).value;
+        const std::size_t ck = x.shape()[1];
+        for (std::size_t r = 0; r < R; ++r) std::copy_n(x.data() + r * ck, ck, n.value.data() + r * C + off);
+        off += ck;
+    }
+}
+template <class T>
+void concat_vjp(Tape<T>& t, Node<T>& n) {
+    const std::size_t R = n.rows(), C = n.cols();
+    std::size_t off = 0;
+    for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+        const std::size_t ck = t.input(n, k).cols();
+        if (Tensor<T>* gx = t.grad_sink(n, k))
+            for (std::size_t r = 0; r < R; ++r)
+                for (std::size_t c = 0; c < ck; ++c) gx->data()[r * ck + c] += n.grad.data()[r * C + off + c];
+        off += ck;
+    }
+}
+template <class T>
+const OpDef<T> concat_def{"concat_cols", concat_forward<T>, concat_vjp<T>};
+
+}  // namespace
+
+template <class T>
+Var<T> reshape(const Var<T>& x, Shape shape) {
+    Tape<T>& t = x.tape();
+    const Shape s = t.shape(x, "reshape");
+    if (shape[0] * shape[1] != s[0] * s[1])
+        throw ShapeError("reshape: cannot reshape " + shape_str(s) + " (" + std::to_string(s[0] * s[1]) +
+                         " elements) to " + shape_str(shape) + " (" + std::to_string(shape[0] * shape[1]) + " elements)");
+    return t.commit(t.push(reshape_def<T>, {x}, shape));
+}
+
+template <class T>
+Var<T> transpose(const Var<T>& x) {
+    Tape<T>& t = x.tape();
+    const Shape s = t.shape(x, "transpose");
+    return t.commit(t.push(transpose_def<T>, {x}, Shape{s[1], s[0]}));
+}
+
+template <class T>
+Var<T> concat_cols(const std::vector<Var<T>>& xs) {
+    if (xs.empty()) throw ShapeError("concat_cols: no tensors to concatenate");
+    Tape<T>& t = xs[0].tape();
+    const Shape s0 = t.shape(xs[0], "concat_cols");
+    std::size_t C = 0;
+    for (std::size_t k = 0; k < xs.size(); ++k) {
+        const Shape sk = t.shape(xs[k], "concat_cols");
+        if (sk[0] != s0[0])
+            throw ShapeError("concat_cols: tensor " + std::to_string(k) + " is " + shape_str(sk) + ", expected " +
+                             std::to_string(s0[0]) + " rows like tensor 0 (" + shape_str(s0) + ")");
+        C += sk[1];
+    }
+    const std::size_t R = s0[0];
+    return t.commit(t.push(concat_def<T>, std::span<const Var<T>>(xs), Shape{R, C}));
+}
+
+template Var<float> reshape(const Var<float>&, Shape);
+template Var<double> reshape(const Var<double>&, Shape);
+template Var<float> transpose(const Var<float>&);
+template Var<double> transpose(const Var<double>&);
+template Var<float> concat_cols(const std::vector<Var<float>>&);
+template Var<double> concat_cols(const std::vector<Var<double>>&);
+
+}  // namespace tapegrad

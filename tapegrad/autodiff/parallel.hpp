@@ -1,0 +1,42 @@
+// Loops outside BLAS split over tapegrad's OpenMP pool (the one set_num_threads sizes) in contiguous
+// chunks, so that each chunk is one vectorisable loop. For op implementers and optimizers: a custom op or a
+// user's optimizer parallelises its loops the way the built-in ones do, without including <omp.h>.
+// Small loops stay on the calling thread: waking another costs more than it saves.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <type_traits>
+
+#include "tapegrad/autodiff/tensor.hpp"
+
+namespace tapegrad {
+
+/// Below this much work (elements touched) a loop runs on one thread.
+inline constexpr std::size_t kParallelMin = std::size_t(1) << 15;
+
+/// The chunk callback behind parallel_for: context is the caller's functor.
+using ChunkFn = void (*)(void* context, std::size_t begin, std::size_t end);
+
+/// Calls fn(context, begin, end) on disjoint chunks covering [0, n), one per thread of the pool, or once
+/// on the calling thread when work < kParallelMin, n == 1, the pool has one thread or a parallel region is
+/// already running. `work` is the loop's size in elements touched.
+void run_in_chunks(std::size_t n, std::size_t work, ChunkFn fn, void* context);
+
+/// body(begin, end) on disjoint chunks covering [0, n) (see run_in_chunks). Allocates nothing.
+template <class F>
+void parallel_for(std::size_t n, std::size_t work, F&& body) {
+    using Body = std::remove_reference_t<F>;
+    run_in_chunks(
+        n, work, [](void* c, std::size_t b, std::size_t e) { (*static_cast<Body*>(c))(b, e); },
+        const_cast<void*>(static_cast<const void*>(&body)));
+}
+
+/// Sets every element of t to value, in parallel chunks.
+template <class T>
+void parallel_fill(Tensor<T>& t, T value) {
+    T* p = t.data();
+    parallel_for(t.size(), t.size(), [&](std::size_t b, std::size_t e) { std::fill(p + b, p + e, value); });
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,63 @@
+// Models as text. A spec is a list of layers separated by spaces:
+//
+//   spec   := layer { layer }
+//   layer  := name [ "(" [ arg { "," arg } ] ")" ]
+//   arg    := value | key "=" value          value := integer | decimal | "vocab" | "true" | "false"
+//
+//   embed(d)                 Embedding(vocab × d); must come first (or context)
+//   context(k, d)            ContextEmbedding: the previous k tokens' embeddings concatenated (k·d wide)
+//   linear(out [, bias=false])   out may be `vocab`; linear(in, out) states the input width, which must chain
+//   relu  gelu  tanh  sigmoid
+//   layernorm [ (eps=1e-5) ]
+//   dropout(p)
+//
+// e.g. "embed(64) linear(256) gelu linear(64) linear(vocab)"; the design note's model is
+// "embed(d) linear(f, bias=false) linear(d, bias=false) linear(vocab, bias=false)".
+// A language model starts with embed or context and its last width is the vocabulary size.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tapegrad/autodiff/errors.hpp"
+#include "tapegrad/nn/init.hpp"
+#include "tapegrad/nn/sequential.hpp"
+
+namespace tapegrad {
+
+// A malformed spec: names the 1-based column, the token found and what was expected.
+struct SpecError : Error {
+    SpecError(std::size_t column, std::string token, const std::string& message);
+    std::size_t column;
+    std::string token;
+};
+
+struct SpecArg {
+    std::string key;    // empty for a positional argument
+    std::string value;  // as written
+    std::size_t column = 0;      // of the value
+    std::size_t key_column = 0;  // of the key, for key=value
+};
+
+struct LayerSpec {
+    std::string name;
+    std::vector<SpecArg> args;   // repeat: its count, as the one positional argument
+    std::size_t column = 0;
+    std::vector<LayerSpec> body;  // the layers inside residual( … ) and repeat(n, … )
+};
+
+// Syntax only: SpecError for a token that does not fit the grammar.
+std::vector<LayerSpec> parse_spec(const std::string& spec);
+
+// Parses and builds the model on `tape`; SpecError for unknown layers, bad numbers, a missing vocabulary
+// (vocab = 0), dimensions that do not chain, a model that does not end at the vocabulary, or one of more than
+// 2^28 parameters (checked before any layer is allocated).
+// The number of parameters build_model(spec, vocab, ...) would create, found without allocating them;
+// SpecError as build_model. A model built from a spec has at most 2^28 parameters.
+std::size_t spec_parameter_count(const std::string& spec, std::size_t vocab);
+
+template <class T>
+std::shared_ptr<Sequential<T>> build_model(const std::string& spec, std::size_t vocab, Tape<T>& tape, Generator& gen);
+
+}  // namespace tapegrad
