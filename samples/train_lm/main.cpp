@@ -73,10 +73,10 @@ int main(int argc, char** argv) {
     std::string data;
     bool summary_json = false;
     app.add_option("--data", data, "text file to train on (default: Debian's fortunes corpus)")->check(cli::non_empty());
-    app.add_option("--model", opt.model, "'default' (context MLP), 'seed' (the design note's model) or a spec")->capture_default_str();
+    app.add_option("--model", opt.model, "'default' (context MLP), 'seed' (the design note's model), 'gpt' (nanoGPT's baby GPT, with its training settings) or a spec")->capture_default_str();
     app.add_option("--context", opt.context, "previous characters the default model reads")->capture_default_str()->check(cli::unsigned_in(1, 256));
     app.add_option("--steps", opt.steps, "training steps")->capture_default_str()->check(cli::integer_in(1, std::int64_t(1) << 40));
-    app.add_option("--batch", opt.batch, "positions per step")->capture_default_str()->check(cli::unsigned_in(1, std::uint64_t(1) << 24));
+    app.add_option("--batch", opt.batch, "positions per step (windows for --model gpt)")->capture_default_str()->check(cli::unsigned_in(1, std::uint64_t(1) << 24));
     app.add_option("--lr", opt.lr, "peak learning rate (Adam)")->capture_default_str()->check(cli::finite_positive());
     app.add_option("--warmup", opt.warmup, "linear warm-up steps")->capture_default_str()->check(cli::integer_in(0, std::int64_t(1) << 40));
     app.add_option("--clip", opt.clip, "gradient-norm clip, 0 for none")->capture_default_str()->check(cli::finite_non_negative());
@@ -105,6 +105,8 @@ int main(int argc, char** argv) {
     gen->add_option("--prompt", prompt, "text to continue (characters of the training vocabulary)");
 
     CLI11_PARSE(app, argc, argv);
+    if (opt.model == "gpt")
+        train_lm::use_gpt_defaults(opt, [&](const char* flag) { return app.get_option(flag)->count() > 0; });
 
     // Ctrl-C, SIGTERM and mpirun's SIGUSR1: training saves and stops; any phase stops within a second.
     train_lm::install_stop_handlers(/*quiet=*/rank != 0);

@@ -80,6 +80,7 @@ private:
 std::string resolve_spec(const std::string& model, std::size_t vocab, std::size_t context) {
     if (model == "default")
         return std::string("context(") + std::to_string(context) + ", 24) linear(384) tanh linear(vocab)";
+    if (model == "gpt") return gpt_spec({.vocab = vocab});
     if (model == "seed") {
         // The design note's model (E, W3, W2, W1; no bias, no activation) with d = f = w, so that the
         // product can represent any table of bigram logits.
@@ -89,11 +90,57 @@ std::string resolve_spec(const std::string& model, std::size_t vocab, std::size_
     return model;
 }
 
+void use_gpt_defaults(TrainOptions& opt, const std::function<bool(const char*)>& given) {
+    if (!given("--steps")) opt.steps = 2000;
+    if (!given("--batch")) opt.batch = 12;
+    if (!given("--lr")) opt.lr = 1e-3;
+    if (!given("--warmup")) opt.warmup = 100;
+    if (!given("--clip")) opt.clip = 1.0;
+    if (!given("--eval-every")) opt.eval_every = 250;
+    opt.min_lr_ratio = 0.1;  // cosine to 1e-4
+    opt.adamw = true;
+    opt.beta2 = 0.99;
+    opt.weight_decay = 0.1;
+}
+
+namespace {
+
+// The mean cross-entropy of a windowed model over positions [0, total) of `ids`: non-overlapping windows
+// of T starting at 0, T, 2T, … (the last one shorter when T does not divide total), so that position p is
+// predicted from the tokens of its window up to p, as nanoGPT's evaluation reads its blocks.
+double evaluate_windows(Module<float>& model, const std::vector<std::int64_t>& ids, std::size_t window, std::size_t total,
+                        const ProgressFn& progress) {
+    Tape<float>& tape = model.tape();
+    const std::size_t per_chunk = std::max<std::size_t>(1, eval_chunk_positions(model) / window) * window;
+    Batch batch;
+    double sum = 0;
+    for (std::size_t start = 0; start < total;) {
+        throw_if_stop_requested("evaluation");
+        // whole windows, or the last shorter one alone (a model reads fewer than T rows as one window)
+        const std::size_t whole = std::min(per_chunk, (total - start) / window * window);
+        const std::size_t rows = whole > 0 ? whole : total - start;
+        batch.contexts.assign(ids.begin() + std::ptrdiff_t(start), ids.begin() + std::ptrdiff_t(start + rows));
+        batch.targets.assign(ids.begin() + std::ptrdiff_t(start + 1), ids.begin() + std::ptrdiff_t(start + rows + 1));
+        Var<float> logits = model(TokenInput{batch.contexts});
+        sum += double(cross_entropy(logits, batch.targets, {.reduction = Reduction::sum}).item());
+        tape.clear();
+        start += rows;
+        if (progress) progress(start, total);
+    }
+    return sum / double(total);
+}
+
+}  // namespace
+
 double evaluate(Module<float>& model, const std::vector<std::int64_t>& ids, std::size_t pad, std::size_t max_positions,
                 const ProgressFn& progress) {
     Tape<float>& tape = model.tape();
     NoGradGuard<float> no_grad(tape);
     const EvalModeScope eval_mode(model);
+    if (const std::size_t window = window_size(model)) {
+        const std::size_t total = max_positions ? std::min(max_positions, ids.size() - 1) : ids.size() - 1;
+        return evaluate_windows(model, ids, window, total, progress);
+    }
     const std::size_t k = model.context_size();
     std::size_t total = ids.size() - 1;
     if (max_positions && max_positions < total) total = max_positions;
@@ -130,24 +177,29 @@ std::vector<std::int64_t> sample(Module<float>& model, std::vector<std::int64_t>
     NoGradGuard<float> no_grad(tape);
     const EvalModeScope eval_mode(model);
     Generator gen(seed);
-    const std::size_t k = model.context_size();
-    // The last k tokens (prompt, then samples) are all the context a step reads: a long generation keeps
-    // no more than that.
-    std::vector<std::int64_t> context(k), seq = std::move(prompt), out;
+    // A windowed model (a GPT) reads the last T tokens as one window and predicts from its last row; the
+    // others read the context of k ids ending at the last token. Either way the last k (or T) tokens are all
+    // a step reads: a long generation keeps no more than that.
+    const std::size_t window = window_size(model);
+    const std::size_t k = window ? window : model.context_size();
+    std::vector<std::int64_t> context(window ? 0 : k), seq = std::move(prompt), out;
+    if (window && seq.empty()) seq.push_back(std::int64_t(pad));  // the start symbol
     if (seq.size() > k) seq.erase(seq.begin(), seq.end() - std::ptrdiff_t(k));
     std::vector<double> p;
     for (std::size_t i = 0; i < length; ++i) {
         throw_if_stop_requested("sampling");
-        for (std::size_t j = 0; j < k; ++j) {
+        for (std::size_t j = 0; j < context.size(); ++j) {
             const std::size_t back = k - 1 - j;
             context[j] = seq.size() > back ? seq[seq.size() - 1 - back] : std::int64_t(pad);
         }
-        const Tensor<float>& logits = model(TokenInput{context, k}).value();
+        const Tensor<float>& logits = window ? model(TokenInput{seq}).value() : model(TokenInput{context, k}).value();
+        const std::size_t V = logits.shape()[1];
+        const float* last = logits.data() + (logits.shape()[0] - 1) * V;  // the prediction after the last token
         // p_j ∝ exp(logit_j / temperature), computed stably in double
-        const double top = *std::max_element(logits.begin(), logits.end());
-        p.assign(logits.size(), 0.0);
+        const double top = *std::max_element(last, last + V);
+        p.assign(V, 0.0);
         double z = 0;
-        for (std::size_t j = 0; j < p.size(); ++j) z += p[j] = std::exp((double(logits.data()[j]) - top) / temperature);
+        for (std::size_t j = 0; j < p.size(); ++j) z += p[j] = std::exp((double(last[j]) - top) / temperature);
         if (!std::isfinite(z) || !(z > 0))
             throw DomainError("sample: the model's logits are not finite (max " + std::to_string(top) + "); its weights are broken");
         double u = gen.uniform() * z;
@@ -202,7 +254,14 @@ void start_run(RunState& run, const Corpus& corpus, TrainOptions& opt) {
         Generator gen(opt.seed);
         run.model = build_model<float>(resolve_spec(opt.model, vocab, opt.context), vocab, run.tape, gen);
     }
-    run.adam = std::make_unique<Adam<float>>(run.model->named_parameters(), AdamOptions{.lr = opt.lr});
+    // The optimizer of a resumed run is the checkpoint's (its state restores the hyper-parameters below).
+    const bool adamw = opt.resume.empty() ? opt.adamw : meta(resumed, "optim.kind") == "AdamW";
+    if (adamw)
+        run.adam = std::make_unique<AdamW<float>>(
+            run.model->named_parameters(),
+            AdamWOptions{.lr = opt.lr, .beta2 = opt.beta2, .weight_decay = opt.weight_decay, .decay_matrices_only = true});
+    else
+        run.adam = std::make_unique<Adam<float>>(run.model->named_parameters(), AdamOptions{.lr = opt.lr, .beta2 = opt.beta2});
     run.schedule = std::make_unique<WarmupCosineLR>(opt.lr, std::min(opt.warmup, opt.steps), opt.steps, opt.lr * opt.min_lr_ratio);
     if (!opt.resume.empty()) {
         const StateDict<float> state = extract_state<float>(resumed, "");
@@ -231,14 +290,18 @@ ProgressFn terminal_progress(std::ostream& out, bool enabled, std::string label)
     };
 }
 
-void print_header(std::ostream& out, const Corpus& corpus, const TrainSummary& s, std::size_t k, const TrainOptions& opt,
-                  std::int64_t start_step, const WarmupCosineLR& schedule) {
+void print_header(std::ostream& out, const Corpus& corpus, const TrainSummary& s, std::size_t k, std::size_t window,
+                  const TrainOptions& opt, std::int64_t start_step, const Adam<float>& adam, const WarmupCosineLR& schedule) {
+    const AdamOptions a = adam.options();
     out << "data: " << corpus.source << ": " << corpus.train.size() << " train / " << corpus.val.size()
         << " validation tokens, vocabulary " << corpus.vocab() << "\n"
-        << "model: " << s.spec << " (" << s.parameters << " parameters, context " << k << ")\n"
+        << "model: " << s.spec << " (" << s.parameters << " parameters, "
+        << (window ? "windows of " + std::to_string(window) + " tokens" : "context " + std::to_string(k)) << ")\n"
         << "references (nats/token): unigram entropy train " << num(s.unigram_train) << " val " << num(s.unigram_val)
         << ", bigram entropy train " << num(s.bigram_train) << " val " << num(s.bigram_val) << "\n"
-        << "training: steps " << start_step << " -> " << opt.steps << ", batch " << opt.batch << ", Adam lr " << opt.lr
+        << "training: steps " << start_step << " -> " << opt.steps << ", batch " << opt.batch << (window ? " windows" : "")
+        << ", " << adam.name() << " lr " << opt.lr << " betas (" << a.beta1 << ", " << a.beta2 << ")"
+        << (a.weight_decay > 0 ? ", weight decay " + num(a.weight_decay, "%g") + (a.decay_matrices_only ? " on matrices" : "") : std::string())
         << " (warm-up " << schedule.warmup_steps() << ", cosine to " << schedule.floor_lr() << "), seed " << opt.seed << "\n"
         << "compute: " << tapegrad::num_threads() << " thread(s), OpenBLAS " << tapegrad::blas_kernel() << " kernels"
         << (std::getenv("OPENBLAS_CORETYPE") ? std::string(" (OPENBLAS_CORETYPE=") + std::getenv("OPENBLAS_CORETYPE") + ")" : std::string())
@@ -264,14 +327,21 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
     Adam<float>& adam = *run.adam;
     WarmupCosineLR& schedule = *run.schedule;
     const std::int64_t start_step = run.start_step;
+    // A windowed model (a GPT) trains on --batch windows of T consecutive tokens; the others on --batch
+    // positions, each with its own context.
+    const std::size_t window = window_size(model);
+    const std::size_t tokens_per_step = opt.batch * std::max<std::size_t>(window, 1);
+    if (window && corpus.train.size() < window + 1)
+        throw std::runtime_error("the training data (" + std::to_string(corpus.train.size()) +
+                                 " tokens) is shorter than one window of the model (" + std::to_string(window) + " tokens and the next)");
     // Batches are drawn with replacement, but a batch larger than the data it is drawn from is a mistake
     // (a typo, or the wrong --data), not a useful setting.
-    if (opt.batch > corpus.train.size() - 1)
+    if (tokens_per_step > corpus.train.size() - 1)
         throw std::runtime_error(std::string("--batch ").append(std::to_string(opt.batch))
                                      .append(" is larger than the training data (")
                                      .append(std::to_string(corpus.train.size() - 1))
                                      .append(" positions); use a smaller batch or more data"));
-    check_training_fits(model, opt.batch, model.spec());
+    check_training_fits(model, tokens_per_step, model.spec());
     const std::size_t k = model.context_size();
     // Every rank built or loaded the same model; broadcasting rank 0's values makes sure of it.
     Ranks ranks(opt.data_parallel, model.named_parameters());
@@ -287,9 +357,10 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
     s.unigram_val = unigram_entropy(corpus.val, vocab);
     s.bigram_train = bigram_entropy(corpus.train, vocab);
     s.bigram_val = bigram_entropy(corpus.val, vocab);
-    print_header(out, corpus, s, k, opt, start_step, schedule);
+    print_header(out, corpus, s, k, window, opt, start_step, adam, schedule);
     if (ranks.world() > 1)
-        out << "data-parallel: " << ranks.world() << " ranks, " << share_count << " positions each per step\n";
+        out << "data-parallel: " << ranks.world() << " ranks, " << share_count << (window ? " windows" : " positions")
+            << " each per step\n";
 
     const auto csv_path = opt.out_dir / "train_log.csv";
     std::ofstream csv;  // rank 0 only
@@ -306,8 +377,13 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
     for (; step < opt.steps; ++step) {
         const auto ts = Clock::now();
         // Every rank draws the same global batch from (seed, step) and keeps its own rows of it.
-        sample_positions(corpus.train.size(), opt.seed, std::uint64_t(step), opt.batch, positions);
-        fill_batch(corpus.train, std::span(positions).subspan(share_first, share_count), k, std::int64_t(pad), batch);
+        if (window) {
+            sample_window_starts(corpus.train.size(), window, opt.seed, std::uint64_t(step), opt.batch, positions);
+            fill_windows(corpus.train, std::span(positions).subspan(share_first, share_count), window, batch);
+        } else {
+            sample_positions(corpus.train.size(), opt.seed, std::uint64_t(step), opt.batch, positions);
+            fill_batch(corpus.train, std::span(positions).subspan(share_first, share_count), k, std::int64_t(pad), batch);
+        }
         schedule.apply(adam);
         adam.zero_grad();
         Var<float> loss = cross_entropy(model.forward_tokens(TokenInput{batch.contexts, k}), batch.targets);
@@ -324,7 +400,7 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
         ++smooth_n;
 
         const std::int64_t done = step + 1;
-        const double tok_s = double(done - start_step) * double(opt.batch) / std::max(train_seconds, 1e-9);
+        const double tok_s = double(done - start_step) * double(tokens_per_step) / std::max(train_seconds, 1e-9);
         const bool eval_now = done % opt.eval_every == 0 || done == opt.steps;
         double val = 0;
         // The periodic estimate is short (eval_positions); a stop request during it ends it early, and the
@@ -365,7 +441,7 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
     }
     s.steps = step;
     s.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    s.tokens_per_s = double(step - start_step) * double(opt.batch) / std::max(train_seconds, 1e-9);
+    s.tokens_per_s = double(step - start_step) * double(tokens_per_step) / std::max(train_seconds, 1e-9);
     if (ranks.lead()) {
         csv.close();
         save(ckpt, model, adam, schedule, corpus, opt, step);

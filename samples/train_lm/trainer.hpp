@@ -17,11 +17,15 @@
 namespace train_lm {
 
 struct TrainOptions {
-    std::string model = "default";  // "default", "seed", or a spec (README's grammar)
+    std::string model = "default";  // "default", "seed", "gpt", or a spec (README's grammar)
     std::size_t context = 8;        // tokens per position for the default model
     std::int64_t steps = 4000;
-    std::size_t batch = 256;        // positions per step
+    std::size_t batch = 256;        // positions per step; windows of T positions for a windowed model (a GPT)
     double lr = 3e-3;               // peak learning rate (Adam)
+    // AdamW instead of Adam: decoupled weight decay on matrices only (biases and LayerNorm gains have none)
+    bool adamw = false;
+    double beta2 = 0.999;
+    double weight_decay = 0.0;
     std::int64_t warmup = 100;
     double min_lr_ratio = 0.1;      // cosine floor = lr · ratio
     double clip = 1.0;              // global gradient-norm clip (0: off)
@@ -57,8 +61,14 @@ struct TrainSummary {
     std::string sample;
 };
 
-// The spec a --model value stands for.
+// The spec a --model value stands for ("gpt": tapegrad::gpt_spec of nanoGPT's baby GPT, see use_gpt_defaults).
 std::string resolve_spec(const std::string& model, std::size_t vocab, std::size_t context);
+
+// `--model gpt`'s reference configuration (nanoGPT's "baby GPT" for CPUs) for every option the user did not
+// give (given(flag) says whether "--steps" etc. was on the command line): 2000 steps of 12 windows of 64
+// tokens, AdamW lr 1e-3, betas (0.9, 0.99), weight decay 0.1 on matrices only, 100 warm-up steps then cosine
+// to 1e-4, clip 1.0.
+void use_gpt_defaults(TrainOptions& opt, const std::function<bool(const char*)>& given);
 
 // Called by a long phase after each chunk with the work done and the whole work.
 using ProgressFn = std::function<void(std::size_t done, std::size_t total)>;
