@@ -2,9 +2,10 @@
 // file for gpt_gradients_vs_pytorch.py, which rebuilds the same model in PyTorch float64 and compares.
 //
 //   gpt_gradients --out FILE [--vocab 11 --block 8 --layers 2 --heads 2 --width 16 --windows 3]
-//                 [--time T] [--untied] [--seed 1] [--perturb 0]
+//                 [--time T] [--untied] [--from-spec] [--seed 1] [--perturb 0]
 //
-// The model is nanoGPT's initialisation from --seed; --perturb S then adds N(0, S²) noise to every parameter
+// The model is make_gpt's, or with --from-spec build_model(gpt_spec(config)) (the path train_lm --model gpt
+// takes; the same parameters), nanoGPT's initialisation from --seed; --perturb S then adds N(0, S²) noise to every parameter
 // (LayerNorm's γ and β included), so that the check also covers peaked attention, γ ≠ 1 and β ≠ 0. The batch:
 // --windows windows of --time positions (default: the block), row b·time + t, ids and targets uniform over
 // the vocabulary (a generator of its own, seeded from --seed). A time below the block is one shorter
@@ -14,7 +15,7 @@
 // "grad.<name>" (d loss / d param), all F64 in tapegrad's orientation (Linear weights in×out), and metadata:
 //   config.vocab, config.block, config.layers, config.heads, config.width, config.tied ("true"/"false"),
 //   batch.windows, batch.time, ids, targets (comma-separated), loss (%.17g), names (comma-separated
-//   parameter names in order), seed, perturb (%.17g), spec.
+//   parameter names in order), seed, perturb (%.17g), spec, built ("make_gpt" or "build_model").
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
     std::size_t windows = 3, time = 0;
     std::uint64_t seed = 1;
     double perturb = 0.0;
-    bool untied = false;
+    bool untied = false, from_spec = false;
     std::string out;
     app.add_option("--out", out, "safetensors file to write")->required();
     app.add_option("--vocab", config.vocab, "vocabulary size V")->capture_default_str()->check(CLI::Range(1, 1 << 20));
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
     app.add_option("--windows", windows, "windows B in the batch")->capture_default_str()->check(CLI::Range(1, 1 << 16));
     app.add_option("--time", time, "positions per window (default: the block; fewer needs --windows 1)")->check(CLI::Range(1, 1 << 16));
     app.add_flag("--untied", untied, "an output Linear d×V of its own instead of the token embedding transposed");
+    app.add_flag("--from-spec", from_spec, "build the model from gpt_spec(config) with build_model, not make_gpt");
     app.add_option("--seed", seed, "seed of the initialisation and of the batch")->capture_default_str();
     app.add_option("--perturb", perturb, "add N(0, S^2) noise to every parameter after the initialisation")
         ->capture_default_str()->check(CLI::Range(0.0, 100.0));
@@ -72,7 +74,8 @@ int main(int argc, char** argv) {
 
         tapegrad::Tape<double> tape;
         tapegrad::Generator gen(seed);
-        auto model = tapegrad::make_gpt<double>(config, tape, gen);
+        auto model = from_spec ? tapegrad::build_model<double>(tapegrad::gpt_spec(config), config.vocab, tape, gen)
+                               : tapegrad::make_gpt<double>(config, tape, gen);
         const auto params = model->named_parameters();
         if (perturb > 0)
             for (const auto& p : params)
@@ -111,7 +114,8 @@ int main(int argc, char** argv) {
                            {"names", names},
                            {"seed", std::to_string(seed)},
                            {"perturb", g17(perturb)},
-                           {"spec", model->spec()}};
+                           {"spec", model->spec()},
+                           {"built", from_spec ? "build_model" : "make_gpt"}};
         writer.save(out);
         std::cout << "loss " << g17(loss.item()) << ", " << params.size() << " parameters (" << model->parameter_count()
                   << " scalars) -> " << out << "\n";

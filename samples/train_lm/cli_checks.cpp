@@ -54,6 +54,16 @@ CLI::Validator finite_non_negative() {
         ">= 0");
 }
 
+CLI::Validator unit_interval() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            double v = 0;
+            if (!parse_double(text, v) || !(v >= 0 && v < 1)) return "must be a number in [0, 1)" + got(text);
+            return {};
+        },
+        "in [0, 1)");
+}
+
 CLI::Validator integer_in(std::int64_t min, std::int64_t max) {
     return CLI::Validator([=](std::string& text) { return check_integer<std::int64_t>(text, min, max, "an integer"); },
                           "integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");

@@ -13,6 +13,8 @@ namespace train_lm::cli {
 // A finite floating-point number > 0, or >= 0.
 CLI::Validator finite_positive();
 CLI::Validator finite_non_negative();
+// A finite number in [0, 1) (Adam's betas).
+CLI::Validator unit_interval();
 
 // A decimal integer (no sign for unsigned options, no fraction, no trailing text) in [min, max].
 CLI::Validator integer_in(std::int64_t min, std::int64_t max);

@@ -78,6 +78,8 @@ int main(int argc, char** argv) {
     app.add_option("--steps", opt.steps, "training steps")->capture_default_str()->check(cli::integer_in(1, std::int64_t(1) << 40));
     app.add_option("--batch", opt.batch, "positions per step (windows for --model gpt)")->capture_default_str()->check(cli::unsigned_in(1, std::uint64_t(1) << 24));
     app.add_option("--lr", opt.lr, "peak learning rate (Adam)")->capture_default_str()->check(cli::finite_positive());
+    app.add_option("--beta2", opt.beta2, "Adam's second-moment decay")->capture_default_str()->check(cli::unit_interval());
+    app.add_option("--weight-decay", opt.weight_decay, "AdamW's decoupled weight decay on matrices (not on biases and LayerNorm gains)")->capture_default_str()->check(cli::finite_non_negative());
     app.add_option("--warmup", opt.warmup, "linear warm-up steps")->capture_default_str()->check(cli::integer_in(0, std::int64_t(1) << 40));
     app.add_option("--clip", opt.clip, "gradient-norm clip, 0 for none")->capture_default_str()->check(cli::finite_non_negative());
     app.add_option("--seed", opt.seed, "random seed (initialisation, batches, sampling)")->capture_default_str()->check(cli::unsigned_in(0, UINT64_MAX));
@@ -105,8 +107,9 @@ int main(int argc, char** argv) {
     gen->add_option("--prompt", prompt, "text to continue (characters of the training vocabulary)");
 
     CLI11_PARSE(app, argc, argv);
-    if (opt.model == "gpt")
-        train_lm::use_gpt_defaults(opt, [&](const char* flag) { return app.get_option(flag)->count() > 0; });
+    const auto given = [&](const char* flag) { return app.get_option(flag)->count() > 0; };
+    if (opt.model == "gpt") train_lm::use_gpt_defaults(opt, given);
+    if (given("--weight-decay")) opt.adamw = true;
 
     // Ctrl-C, SIGTERM and mpirun's SIGUSR1: training saves and stops; any phase stops within a second.
     train_lm::install_stop_handlers(/*quiet=*/rank != 0);

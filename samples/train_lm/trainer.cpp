@@ -97,10 +97,10 @@ void use_gpt_defaults(TrainOptions& opt, const std::function<bool(const char*)>&
     if (!given("--warmup")) opt.warmup = 100;
     if (!given("--clip")) opt.clip = 1.0;
     if (!given("--eval-every")) opt.eval_every = 250;
+    if (!given("--beta2")) opt.beta2 = 0.99;
+    if (!given("--weight-decay")) opt.weight_decay = 0.1;
     opt.min_lr_ratio = 0.1;  // cosine to 1e-4
     opt.adamw = true;
-    opt.beta2 = 0.99;
-    opt.weight_decay = 0.1;
 }
 
 namespace {

@@ -1,6 +1,7 @@
 #!/bin/sh
 # train_lm data-parallel, end to end: 2 ranks with the global batch 32 (16 rows each) against one process
-# with batch 32; then 2 ranks stopped after 15 steps and resumed, against the straight 2-rank run.
+# with batch 32; then 2 ranks stopped after 15 steps and resumed, against the straight 2-rank run. The same
+# for a small GPT (8 windows per step, 4 per rank).
 #   usage: train_lm_mpi.sh "<mpirun command>" <train_lm> <work dir>
 # Expected: only rank 0 prints (one "final loss" line); final losses of 1 and 2 ranks agree to 1e-4
 # relative (float sums in another order: see tests/distributed/equivalence_test.cpp for the tight check);
@@ -8,19 +9,21 @@
 set -u
 launch=$1; exe=$2; dir=$3
 rm -rf "$dir"; mkdir -p "$dir"
+model="context(3, 8) linear(32) tanh linear(vocab)"; batch=32; share="16 positions"; extra=""
 run() {  # run <name> <out dir> <launcher or ''> [extra args]: log to <name>.log, summary JSON to <name>.json
   name=$1; out=$2; pre=$3; shift 3
-  $pre "$exe" --data /usr/share/common-licenses/GPL-3 --model "context(3, 8) linear(32) tanh linear(vocab)" \
-    --steps 40 --batch 32 --warmup 10 --eval-every 20 --checkpoint-every 20 --sample-length 20 --summary-json \
-    --out "$dir/$out" "$@" > "$dir/$name.log" 2>&1
+  $pre "$exe" --data /usr/share/common-licenses/GPL-3 --model "$model" \
+    --steps 40 --batch $batch --warmup 10 --eval-every 20 --checkpoint-every 20 --sample-length 20 --summary-json \
+    --out "$dir/$out" $extra "$@" > "$dir/$name.log" 2>&1
   rc=$?; tail -n 1 "$dir/$name.log" > "$dir/$name.json"; return $rc
 }
 fail() { echo "FAIL: $*"; for f in "$dir"/*.log; do echo "== $f"; cat "$f"; done; exit 1; }
 
+check_model() {
 run one one "" || fail "1 process"
 run two two "$launch -np 2" || fail "2 ranks"
 [ "$(grep -c '^final loss' "$dir/two.log")" = 1 ] || fail "expected exactly one 'final loss' line (rank 0 only)"
-grep -q "data-parallel: 2 ranks, 16 positions each per step" "$dir/two.log" || fail "no data-parallel line"
+grep -q "data-parallel: 2 ranks, $share each per step" "$dir/two.log" || fail "no data-parallel line"
 run stopped resumed "$launch -np 2" --stop-after 15
 grep -q "interrupted: checkpoint: .* (step 15)" "$dir/stopped.log" || fail "--stop-after 15 did not stop at step 15"
 [ -f "$dir/resumed/checkpoint.safetensors" ] || fail "no checkpoint after --stop-after 15"
@@ -36,5 +39,13 @@ for key in ("train_loss", "val_loss"):
     assert rel <= 1e-4, key
     assert res[key] == two[key], key
 assert two["steps"] == res["steps"] == 40
-print("train_lm data-parallel: OK")
 PY
+}
+
+check_model
+# A windowed model (a small GPT, AdamW with decay on matrices): 8 windows of 8 tokens, 4 per rank.
+rm -rf "$dir"/one "$dir"/two "$dir"/resumed
+model="embed(16, std=0.02) position(8, std=0.02) repeat(2, residual(layernorm attention(2)) residual(layernorm linear(64, bias=false) gelu linear(16, bias=false))) layernorm tied"
+batch=8; share="4 windows"; extra="--weight-decay 0.1"
+check_model
+echo "train_lm data-parallel: OK"

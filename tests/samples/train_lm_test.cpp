@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 
@@ -67,6 +68,60 @@ TEST_CASE("batches: contexts end at the position, padded before the start, targe
     for (std::size_t p : p1) CHECK(p < 4);
 }
 
+TEST_CASE("windows: T consecutive ids and the T ids after them, starts leave room for the last target", "[samples][train_lm]") {
+    const std::vector<std::int64_t> ids = {3, 1, 4, 1, 5, 9, 2};
+    Batch b;
+    const std::vector<std::size_t> starts = {0, 3};
+    fill_windows(ids, starts, 3, b);
+    CHECK(b.contexts == std::vector<std::int64_t>{3, 1, 4, 1, 5, 9});
+    CHECK(b.targets == std::vector<std::int64_t>{1, 4, 1, 5, 9, 2});
+    const std::vector<std::size_t> too_late = {4};  // its last token (index 6) has no next token
+    CHECK_THROWS_AS(fill_windows(ids, too_late, 3, b), std::out_of_range);
+    std::vector<std::size_t> s1, s2;
+    sample_window_starts(7, 3, 5, 1, 200, s1);
+    sample_window_starts(7, 3, 5, 1, 200, s2);
+    CHECK(s1 == s2);
+    std::set<std::size_t> seen(s1.begin(), s1.end());
+    CHECK(seen == std::set<std::size_t>{0, 1, 2, 3});  // uniform over [0, 7 − 3 − 1]
+    CHECK_THROWS_AS(sample_window_starts(3, 3, 5, 1, 1, s1), std::invalid_argument);
+}
+
+namespace {
+// A GPT small enough for tests: 2 blocks of width 16, 2 heads, windows of 8.
+const char* const kSmallGpt =
+    "embed(16, std=0.02) position(8, std=0.02) repeat(2, residual(layernorm attention(2, std=0.02, proj_std=0.01)) "
+    "residual(layernorm linear(64, bias=false, std=0.02) gelu linear(16, bias=false, std=0.01))) layernorm tied";
+}  // namespace
+
+TEST_CASE("a windowed model is evaluated over non-overlapping windows, the last one shorter", "[samples][train_lm]") {
+    const Corpus corpus = make_corpus(read_text({"/usr/share/common-licenses/GPL-3"}), "GPL-3");
+    tapegrad::Tape<float> tape;
+    tapegrad::Generator gen(3);
+    auto model = tapegrad::build_model<float>(kSmallGpt, corpus.vocab(), tape, gen);
+    // 8·601 + 5 positions: chunks of whole windows (4096 positions each) and a last window of 5
+    const std::size_t total = 8 * 601 + 5;
+    REQUIRE(corpus.train.size() > total + 1);
+    const double mean = evaluate(*model, corpus.train, corpus.vocab(), total);
+    // The same sum, window by window, in double.
+    double sum = 0;
+    for (std::size_t start = 0; start < total; start += 8) {
+        const std::size_t n = std::min<std::size_t>(8, total - start);
+        const std::vector<std::int64_t> in(corpus.train.begin() + std::ptrdiff_t(start), corpus.train.begin() + std::ptrdiff_t(start + n));
+        const std::vector<std::int64_t> next(corpus.train.begin() + std::ptrdiff_t(start + 1),
+                                             corpus.train.begin() + std::ptrdiff_t(start + n + 1));
+        tapegrad::NoGradGuard<float> no_grad(tape);
+        const tapegrad::TokenInput window{in};
+        sum += double(tapegrad::cross_entropy((*model)(window), next, {.reduction = tapegrad::Reduction::sum}).item());
+        tape.clear();
+    }
+    CHECK(mean == Approx(sum / double(total)).epsilon(1e-6));
+    // Sampling slides the window: more tokens than T, each a token of the vocabulary, the same for a seed.
+    const auto a = sample(*model, {1, 2, 3}, 30, 1.0, 9, 0), b = sample(*model, {1, 2, 3}, 30, 1.0, 9, 0);
+    CHECK(a == b);
+    CHECK(a.size() == 30);
+    for (auto id : a) CHECK((id >= 0 && std::size_t(id) < corpus.vocab()));
+}
+
 namespace {
 
 std::vector<std::vector<float>> parameters_of(const std::filesystem::path& checkpoint) {
@@ -83,9 +138,12 @@ TEST_CASE("a resumed run ends bit for bit where the uninterrupted run ends", "[s
     const Corpus corpus = make_corpus(read_text({"/usr/share/common-licenses/GPL-3"}), "GPL-3");
     const auto dir = std::filesystem::temp_directory_path() / ("train_lm_resume_" + std::to_string(::getpid()));
     TrainOptions opt;
-    opt.model = "context(3, 4) linear(16) tanh linear(vocab)";
+    const bool gpt = GENERATE(false, true);
+    INFO((gpt ? "a small GPT, AdamW" : "a context model, Adam"));
+    opt.model = gpt ? kSmallGpt : "context(3, 4) linear(16) tanh linear(vocab)";
+    if (gpt) use_gpt_defaults(opt, [](const char*) { return false; });
     opt.steps = 40;
-    opt.batch = 32;
+    opt.batch = gpt ? 4 : 32;
     opt.warmup = 10;
     opt.eval_every = 20;
     opt.eval_positions = 200;

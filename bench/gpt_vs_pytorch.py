@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""`train_lm --model gpt` against its PyTorch twin (bench/pytorch_gpt.py), in one run, side by side.
+
+    /usr/bin/python3 bench/gpt_vs_pytorch.py [--steps 2000] [--threads 1 2] [--rounds 1]
+                                             [--train-lm build/samples/train_lm/train_lm] [--train-loss]
+    /usr/bin/python3 bench/gpt_vs_pytorch.py --bench-only [--bench-steps 50]
+                                             [--tapegrad-bench build/bench/tapegrad_bench]
+
+Full runs: for each thread count, train_lm --model gpt --threads T --summary-json (its reference
+configuration: 2,000 steps of 12 windows of 64 tokens, AdamW, then the loss over every position of both
+splits) and the twin with the same threads and steps; the table has training tokens/s, the validation loss of
+both and their difference. The twin skips its train-split loss unless --train-loss (it takes minutes).
+--bench-only: tapegrad_bench --size gpt --threads T --json and the twin's --bench N (steady steps only, no
+evaluation), tokens/s only.
+
+Both run the same OpenBLAS kernels: every process gets OMP_WAIT_POLICY=passive and OPENBLAS_NUM_THREADS = the
+thread count, and the twin OPENBLAS_CORETYPE = the kernel tapegrad reports ("blas_kernel" in its JSON; train_lm
+picks a better kernel itself when OpenBLAS falls back to a generic one), unless OPENBLAS_CORETYPE is set
+already, which then holds for both. Rounds alternate the order (tapegrad first in the first round, so that its
+kernel is known); the table has medians. Prints a Markdown table and, last, one JSON line.
+"""
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def run_json(cmd, env):
+    """The last line of cmd's stdout as JSON; exits with the command's stderr when it fails."""
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit("gpt_vs_pytorch.py: %s exited with %d:\n%s" % (" ".join(cmd), p.returncode, p.stderr.strip()))
+    lines = p.stdout.strip().splitlines()
+    try:
+        return json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        sys.exit("gpt_vs_pytorch.py: %s printed no JSON last line:\n%s" % (" ".join(cmd), p.stdout[-2000:]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--train-lm", default=str(HERE.parent / "build/samples/train_lm/train_lm"))
+    ap.add_argument("--tapegrad-bench", default=str(HERE.parent / "build/bench/tapegrad_bench"))
+    ap.add_argument("--python", default="/usr/bin/python3")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--train-loss", action="store_true", help="the twin evaluates the train split too (minutes)")
+    ap.add_argument("--bench-only", action="store_true", help="steady-step tokens/s of both, no training run")
+    ap.add_argument("--bench-steps", type=int, default=50, help="the twin's timed steps in --bench-only")
+    a = ap.parse_args()
+    ours_exe = a.tapegrad_bench if a.bench_only else a.train_lm
+    if not pathlib.Path(ours_exe).is_file():
+        sys.exit("gpt_vs_pytorch.py: %s not found (build it: cmake --build build -j2 --target %s)"
+                 % (ours_exe, pathlib.Path(ours_exe).name))
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for t in a.threads:
+            env = dict(os.environ, OMP_WAIT_POLICY="passive", OPENBLAS_NUM_THREADS=str(t))
+            ours, twins = [], []
+            kernel = pinned
+
+            def tapegrad_run():
+                nonlocal kernel
+                if a.bench_only:
+                    cmd = [a.tapegrad_bench, "--size", "gpt", "--threads", str(t), "--json"]
+                else:
+                    cmd = [a.train_lm, "--model", "gpt", "--threads", str(t), "--steps", str(a.steps), "--seed",
+                           str(a.seed), "--summary-json", "--sample-length", "0",
+                           "--out", str(pathlib.Path(tmp) / ("run%d" % t)), "--overwrite"]
+                ours.append(run_json(cmd, env))
+                if not pinned and ours[-1].get("blas_kernel"):
+                    kernel = ours[-1]["blas_kernel"]
+
+            def twin_run():
+                cmd = [a.python, str(HERE / "pytorch_gpt.py"), "--threads", str(t), "--seed", str(a.seed)]
+                cmd += ["--bench", str(a.bench_steps)] if a.bench_only else ["--steps", str(a.steps)]
+                if not a.bench_only and not a.train_loss:
+                    cmd.append("--skip-train-loss")
+                twins.append(run_json(cmd, dict(env, OPENBLAS_CORETYPE=kernel) if kernel else env))
+
+            for r in range(a.rounds):
+                order = [tapegrad_run, twin_run]
+                for f in (order if r % 2 == 0 else order[::-1]):
+                    f()
+
+            def med(runs, key):
+                values = [x[key] for x in runs if isinstance(x.get(key), (int, float))]
+                return statistics.median(values) if values else float("nan")
+
+            rows.append({"threads": t, "tapegrad_kernel": ours[-1].get("blas_kernel", ""),
+                         "torch_kernel": twins[-1].get("openblas_core", ""),
+                         "tapegrad_tokens_per_s": med(ours, "tokens_per_s"), "torch_tokens_per_s": med(twins, "tokens_per_s"),
+                         "tapegrad_val_loss": med(ours, "val_loss"), "torch_val_loss": med(twins, "val_loss"),
+                         "tapegrad_train_loss": med(ours, "train_loss"), "torch_train_loss": med(twins, "train_loss"),
+                         "rounds": a.rounds, "steps": None if a.bench_only else a.steps,
+                         "mode": "bench" if a.bench_only else "train"})
+    head = "| threads | kernel tapegrad / torch | tapegrad tok/s | PyTorch tok/s | ratio tapegrad/PyTorch |"
+    if a.bench_only:
+        print(head)
+        print("|---|---|---|---|---|")
+    else:
+        print(head + " val loss tapegrad | val loss PyTorch | difference |" + (" train loss tapegrad / PyTorch |" if a.train_loss else ""))
+        print("|---|---|---|---|---|---|---|---|" + ("---|" if a.train_loss else ""))
+    for r in rows:
+        line = "| %d | %s / %s | %.0f | %.0f | %.2f |" % (
+            r["threads"], r["tapegrad_kernel"] or "?", r["torch_kernel"] or "?", r["tapegrad_tokens_per_s"],
+            r["torch_tokens_per_s"], r["tapegrad_tokens_per_s"] / r["torch_tokens_per_s"])
+        if not a.bench_only:
+            line += " %.4f | %.4f | %+.4f |" % (r["tapegrad_val_loss"], r["torch_val_loss"],
+                                                r["tapegrad_val_loss"] - r["torch_val_loss"])
+            if a.train_loss:
+                line += " %.4f / %.4f |" % (r["tapegrad_train_loss"], r["torch_train_loss"])
+        print(line)
+    print(json.dumps(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
