@@ -3,15 +3,15 @@
 
     /usr/bin/python3 bench/gpt_vs_pytorch.py [--steps 2000] [--threads 1 2] [--rounds 1]
                                              [--train-lm build/samples/train_lm/train_lm] [--train-loss]
-    /usr/bin/python3 bench/gpt_vs_pytorch.py --bench-only [--bench-steps 50]
+    /usr/bin/python3 bench/gpt_vs_pytorch.py --bench-only [--bench-steps 41]
                                              [--tapegrad-bench build/bench/tapegrad_bench]
 
 Full runs: for each thread count, train_lm --model gpt --threads T --summary-json (its reference
 configuration: 2,000 steps of 12 windows of 64 tokens, AdamW, then the loss over every position of both
 splits) and the twin with the same threads and steps; the table has training tokens/s, the validation loss of
 both and their difference. The twin skips its train-split loss unless --train-loss (it takes minutes).
---bench-only: tapegrad_bench --size gpt --threads T --json and the twin's --bench N (steady steps only, no
-evaluation), tokens/s only.
+--bench-only: tapegrad_bench --size gpt --threads T --repeats N --json and the twin's --bench N (steady
+steps only, no evaluation; tokens/s of the median step for both), tokens/s only.
 
 Both run the same OpenBLAS kernels: every process gets OMP_WAIT_POLICY=passive and OPENBLAS_NUM_THREADS = the
 thread count, and the twin OPENBLAS_CORETYPE = the kernel tapegrad reports ("blas_kernel" in its JSON; train_lm
@@ -54,7 +54,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--train-loss", action="store_true", help="the twin evaluates the train split too (minutes)")
     ap.add_argument("--bench-only", action="store_true", help="steady-step tokens/s of both, no training run")
-    ap.add_argument("--bench-steps", type=int, default=50, help="the twin's timed steps in --bench-only")
+    ap.add_argument("--bench-steps", type=int, default=41,
+                    help="timed steps in --bench-only (tapegrad_bench --repeats and the twin's --bench; both report the median step)")
     a = ap.parse_args()
     ours_exe = a.tapegrad_bench if a.bench_only else a.train_lm
     if not pathlib.Path(ours_exe).is_file():
@@ -71,7 +72,7 @@ def main():
             def tapegrad_run():
                 nonlocal kernel
                 if a.bench_only:
-                    cmd = [a.tapegrad_bench, "--size", "gpt", "--threads", str(t), "--json"]
+                    cmd = [a.tapegrad_bench, "--size", "gpt", "--threads", str(t), "--repeats", str(a.bench_steps), "--json"]
                 else:
                     cmd = [a.train_lm, "--model", "gpt", "--threads", str(t), "--steps", str(a.steps), "--seed",
                            str(a.seed), "--summary-json", "--sample-length", "0",
@@ -92,9 +93,9 @@ def main():
                 for f in (order if r % 2 == 0 else order[::-1]):
                     f()
 
-            def med(runs, key):
+            def med(runs, key):  # None when no run reported the key (e.g. the twin's skipped train loss)
                 values = [x[key] for x in runs if isinstance(x.get(key), (int, float))]
-                return statistics.median(values) if values else float("nan")
+                return statistics.median(values) if values else None
 
             rows.append({"threads": t, "tapegrad_kernel": ours[-1].get("blas_kernel", ""),
                          "torch_kernel": twins[-1].get("openblas_core", ""),
@@ -110,15 +111,20 @@ def main():
     else:
         print(head + " val loss tapegrad | val loss PyTorch | difference |" + (" train loss tapegrad / PyTorch |" if a.train_loss else ""))
         print("|---|---|---|---|---|---|---|---|" + ("---|" if a.train_loss else ""))
+    def f(fmt, x):
+        return "n/a" if x is None else fmt % x
+
     for r in rows:
-        line = "| %d | %s / %s | %.0f | %.0f | %.2f |" % (
-            r["threads"], r["tapegrad_kernel"] or "?", r["torch_kernel"] or "?", r["tapegrad_tokens_per_s"],
-            r["torch_tokens_per_s"], r["tapegrad_tokens_per_s"] / r["torch_tokens_per_s"])
+        ours_tps, torch_tps = r["tapegrad_tokens_per_s"], r["torch_tokens_per_s"]
+        line = "| %d | %s / %s | %s | %s | %s |" % (
+            r["threads"], r["tapegrad_kernel"] or "?", r["torch_kernel"] or "?", f("%.0f", ours_tps), f("%.0f", torch_tps),
+            f("%.2f", ours_tps / torch_tps if ours_tps and torch_tps else None))
         if not a.bench_only:
-            line += " %.4f | %.4f | %+.4f |" % (r["tapegrad_val_loss"], r["torch_val_loss"],
-                                                r["tapegrad_val_loss"] - r["torch_val_loss"])
+            ours_val, torch_val = r["tapegrad_val_loss"], r["torch_val_loss"]
+            line += " %s | %s | %s |" % (f("%.4f", ours_val), f("%.4f", torch_val),
+                                         f("%+.4f", None if ours_val is None or torch_val is None else ours_val - torch_val))
             if a.train_loss:
-                line += " %.4f / %.4f |" % (r["tapegrad_train_loss"], r["torch_train_loss"])
+                line += " %s / %s |" % (f("%.4f", r["tapegrad_train_loss"]), f("%.4f", r["torch_train_loss"]))
         print(line)
     print(json.dumps(rows))
     return 0

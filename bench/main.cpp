@@ -26,13 +26,14 @@
 
 namespace bench {
 int run_context_mlp(int threads, int repeats, bool json);  // context_mlp_bench.cpp
+int run_gpt(int threads, int repeats, bool json);          // gpt_bench.cpp
 }
 
 namespace {
 
 
 int default_repeats(const std::string& size) {
-    return size == "tiny" ? 2001 : size == "small" ? 41 : size == "context" ? 401 : 9;
+    return size == "tiny" ? 2001 : size == "small" ? 41 : size == "context" ? 401 : size == "gpt" ? 41 : 9;
 }
 
 }  // namespace
@@ -46,12 +47,16 @@ int main(int argc, char** argv) {
     std::string size_name = "small";
     int threads = 1, repeats = 0;
     bool json = false;
-    app.add_option("--size", size_name, "tiny, small or large (the note's model), context (train_lm's default model)")->capture_default_str()->check(CLI::IsMember({"tiny", "small", "large", "context"}));
+    app.add_option("--size", size_name, "tiny, small or large (the note's model), context (train_lm's default model), gpt (train_lm --model gpt)")->capture_default_str()->check(CLI::IsMember({"tiny", "small", "large", "context", "gpt"}));
     app.add_option("--threads", threads, "threads for OpenBLAS and OpenMP")->capture_default_str()->check(CLI::Range(1, 256));
-    app.add_option("--repeats", repeats, "timed pairs (default: 2001 tiny, 41 small, 9 large, 401 context)")->check(CLI::PositiveNumber);
+    app.add_option("--repeats", repeats, "timed pairs (default: 2001 tiny, 41 small, 9 large, 401 context, 41 gpt steps)")->check(CLI::PositiveNumber);
     app.add_flag("--json", json, "print the figures as one JSON object on the last line");
     CLI11_PARSE(app, argc, argv);
     if (repeats == 0) repeats = default_repeats(size_name);
+    if (size_name == "gpt") {
+        bench::set_threads(threads);
+        return bench::run_gpt(threads, repeats, json);
+    }
     if (size_name == "context") {
         bench::set_threads(threads);
         return bench::run_context_mlp(threads, repeats, json);

@@ -32,6 +32,7 @@ import json
 import math
 import os
 import pathlib
+import statistics
 import sys
 import time
 
@@ -42,7 +43,8 @@ def parse_args(argv=None):
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--bench", type=int, default=0, metavar="N",
-                    help="time N steady steps (after --bench-warmup steps) and print tokens/s only, no evaluation")
+                    help="time N steady steps (after --bench-warmup steps) and print tokens/s of the median step "
+                         "(as tapegrad_bench --size gpt) only, no evaluation")
     ap.add_argument("--bench-warmup", type=int, default=5)
     ap.add_argument("--skip-train-loss", action="store_true", help="evaluate the validation split only")
     ap.add_argument("--batch", type=int, default=12, help="windows per step")
@@ -275,21 +277,24 @@ def main(a):
         opt.step()
         return loss.item()
 
-    seconds, last = 0.0, float("nan")
+    times, last = [], float("nan")
     for i in range(steps):
         t0 = time.perf_counter()
         last = step(i)
         if i >= (a.bench_warmup if a.bench else 0):
-            seconds += time.perf_counter() - t0
-    timed = a.bench if a.bench else steps
+            times.append(time.perf_counter() - t0)
+    seconds, tokens = sum(times), a.batch * a.block
     info = {"threads": a.threads, "torch": torch.__version__, "openblas_core": openblas_core(),
             "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "")}
-    tokens_per_s = timed * a.batch * a.block / seconds
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""), "torch_threads": torch.get_num_threads()}
     if a.bench:
-        print(json.dumps({"bench_steps": a.bench, "warmup_steps": a.bench_warmup, "tokens_per_s": tokens_per_s,
+        # the median step, as tapegrad_bench --size gpt reports its own; the mean alongside
+        step_s = statistics.median(times)
+        print(json.dumps({"bench_steps": a.bench, "warmup_steps": a.bench_warmup, "step_ms": 1e3 * step_s,
+                          "tokens_per_s": tokens / step_s, "tokens_per_s_mean": len(times) * tokens / seconds,
                           "seconds": seconds, **info}))
         return 0
+    tokens_per_s = len(times) * tokens / seconds
     model.eval()
     t0 = time.perf_counter()
     val_loss = evaluate(model, val, a.block, a.eval_windows)

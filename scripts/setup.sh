@@ -13,6 +13,7 @@ packages=(
   fortunes gnuplot-nox                                            # train_lm: default corpus, loss-curve PNG
   clang libclang-rt-14-dev libomp-dev                             # fuzzing: clang, its libFuzzer and OpenMP runtimes
   valgrind                                                        # memcheck of a short training
+  doxygen                                                         # the API reference (docs/, checked warning-free)
   openmpi-bin libopenmpi-dev                                      # optional: distributed/ (data-parallel over MPI)
 )
 

@@ -17,11 +17,13 @@ only the comment part of a line is rewritten.
 
 What Doxygen would misread in a comment is made literal, so that the reference builds without warnings:
   - runs of indented lines (formulas, tables, examples: text indented two or more columns more than the
-    rest of the block) are fenced with `~~~` lines, which Doxygen prints as written; indented lists
-    (`- item`) stay Markdown lists;
+    rest of the block) are fenced with `~~~` lines, which Doxygen prints as written (as C++ when they look
+    like a C++ example, else as plain text); indented lists (`- item`) stay Markdown lists;
   - elsewhere, outside `code spans` and "quoted strings", a `<` that would open an HTML/XML tag (<name>,
-    not Module<T> or <omp.h>) and a backslash, `@`, `#`, `::`, `%` or `&` that would start a Doxygen
-    command, link or entity get a backslash.
+    optim.m.<param>; not Module<T> or <omp.h>) and a backslash, `@`, `#`, `::`, `%` or `&` that would start
+    a Doxygen command, link or entity get a backslash;
+  - in a block's first sentence (its brief), `e.g. ` and `i.e. ` become `e.g.\\ `, or the brief would end
+    there.
 Banners inside the file's opening block become `### Title` headings of the file's documentation (left as
 plain comments they would split it, and the part below would document the next declaration instead).
 
@@ -154,7 +156,9 @@ def strip_template_heads(prefix: str) -> str:
         prefix = prefix[: m.start()] + " " + prefix[j:]
 
 
-def opens_declaration_scope(prefix: str) -> bool:
+def scope_opened(prefix: str) -> str:
+    """What a `{` after this statement prefix opens: "enum", "decl" (namespace, class, struct, union,
+    extern "C") or "code" (a function body, an initializer, a lambda)."""
     p = strip_template_heads(prefix).strip()
     while True:  # access specifiers and attributes before the declaration
         m = ACCESS_RE.match(p)
@@ -166,20 +170,23 @@ def opens_declaration_scope(prefix: str) -> bool:
             p = p[end + 2 :].strip() if end >= 0 else ""
             continue
         break
-    return bool(DECL_SCOPE_RE.match(p))
+    if not DECL_SCOPE_RE.match(p):
+        return "code"
+    return "enum" if p.startswith("enum") else "decl"
 
 
-def declaration_scopes(lines: list[Line]) -> tuple[list[bool], list[bool]]:
-    """For every line: is it in a declaration scope (file, namespace, class, enum) at its start, and at its end?"""
-    stack: list[bool] = []  # True: declaration scope; False: code (function body, initializer, lambda)
+def declaration_scopes(lines: list[Line]) -> tuple[list[bool], list[bool], list[bool]]:
+    """For every line: is it in a declaration scope (file, namespace, class, enum) at its start, at its
+    end, and is it in an enum's body at its end?"""
+    stack: list[str] = []
     prefix = ""
-    at_start, at_end = [], []
+    at_start, at_end, in_enum = [], [], []
     for line in lines:
-        at_start.append(all(stack))
+        at_start.append("code" not in stack)
         if not line.is_preprocessor:
             for c in line.code:
                 if c == "{":
-                    stack.append(all(stack) and opens_declaration_scope(prefix))
+                    stack.append("code" if "code" in stack else scope_opened(prefix))
                     prefix = ""
                 elif c == "}":
                     if stack:
@@ -190,8 +197,9 @@ def declaration_scopes(lines: list[Line]) -> tuple[list[bool], list[bool]]:
                 else:
                     prefix += c
             prefix += " "
-        at_end.append(all(stack))
-    return at_start, at_end
+        at_end.append("code" not in stack)
+        in_enum.append(bool(stack) and stack[-1] == "enum")
+    return at_start, at_end, in_enum
 
 
 # ── Making comment text literal for Doxygen ──
@@ -241,65 +249,88 @@ def indent_of(body: str) -> int:
     return len(body) - len(body.lstrip(" "))
 
 
-# A fenced block: Doxygen shows its lines as written (no commands, no markup). Not \\verbatim: Doxygen 1.9.4
-# loses track of a \\verbatim block that follows a blank line and an earlier one ("unexpected command
-# endverbatim").
-FENCE = "~~~"
+# A fenced block: Doxygen shows its lines as written (no commands, no markup); C++ highlighted and linked
+# when the lines look like a C++ example, plain text otherwise (formulas, layouts, messages). Not
+# \\verbatim: Doxygen 1.9.4 loses track of a \\verbatim block that follows a blank line and an earlier
+# one ("unexpected command endverbatim").
+FENCE_CODE, FENCE_TEXT, FENCE_END = "~~~{.cpp}", "~~~{.unparsed}", "~~~"
 
 
-def rewrite_block(lines: list[Line], idx: list[int], escape: bool = True) -> dict[int, list[str]]:
-    """`//` lines idx (none a banner) → `///` lines; indented runs fenced (~~~), lists left as Markdown.
+def looks_like_code(bodies: list[str]) -> bool:
+    """C++ example lines: ASCII (formulas use ·, ×, ←, Σ) and the last one ends a statement or a block (its
+    own // comment aside)."""
+    rows = [re.sub(r"\s//.*$", "", b).strip() for b in bodies]
+    rows = [r for r in rows if r]
+    return bool(rows) and all(r.isascii() for r in rows) and rows[-1].endswith((";", "{", "}"))
 
-    Returns, for each line index, the replacement lines."""
+
+ABBREVIATION_RE = re.compile(r"\b(e\.g\.|i\.e\.|etc\.|vs\.) ")
+SENTENCE_END_RE = re.compile(r"[.?!](?:\s|$)")
+
+
+def protect_brief(body: str) -> tuple[str, bool]:
+    """In the first sentence of a block (its brief, JAVADOC_AUTOBRIEF), `e.g. ` would end the brief: make
+    it `e.g.\\ `. Returns the body and whether the first sentence ended on this line."""
+    body = ABBREVIATION_RE.sub(lambda m: m.group(1) + "\\ ", body)
+    plain = ABBREVIATION_RE.sub("", body.replace("\\ ", " "))
+    return body, SENTENCE_END_RE.search(PROTECTED_RE.sub("", plain)) is not None
+
+
+def rewrite_block(lines: list[Line], idx: list[int]) -> dict[int, list[str]]:
+    """`//` lines idx (none a banner) → `///` lines: indented runs fenced (~~~), lists left as Markdown,
+    the rest escaped. Returns, for each line index, its replacement lines."""
     lead = {i: lines[i].text[: lines[i].comment_col] for i in idx}
     bodies = {i: comment_body(lines[i]) for i in idx}
-    texts = [bodies[i] for i in idx if bodies[i].strip()]
-    base = min((indent_of(t) for t in texts), default=1)
-    indented = {i: bodies[i].strip() != "" and indent_of(bodies[i]) >= base + 2 for i in idx}
-    # Lists (`- item`, `1. item`) read well as Markdown: not fenced.
+    base = min((indent_of(b) for b in bodies.values() if b.strip()), default=1)
+    indented = {i: bool(bodies[i].strip()) and indent_of(bodies[i]) >= base + 2 for i in idx}
     out: dict[int, list[str]] = {}
+    in_brief = True
     k = 0
     while k < len(idx):
         i = idx[k]
-        if indented[i]:
-            first = bodies[i].strip()
-            is_list = re.match(r"^(?:[-*+]|\d+\.)\s", first) is not None
-            # the run: indented lines, and blank lines between indented lines
-            end = k
-            while end + 1 < len(idx) and idx[end + 1] == idx[end] + 1 and (
-                indented[idx[end + 1]]
-                or (
-                    not bodies[idx[end + 1]].strip()
-                    and end + 2 < len(idx)
-                    and indented[idx[end + 2]]
-                )
+        if not indented[i]:
+            body = escape_doxygen(bodies[i])
+            if in_brief and body.strip():
+                body, ended = protect_brief(body)
+                in_brief = not ended
+            elif not body.strip():
+                in_brief = False  # a blank line ends the first paragraph
+            out[i] = [lead[i] + "///" + body]
+            k += 1
+            continue
+        in_brief = False
+        # The run: consecutive indented lines, and blank lines between two of them.
+        end = k
+        while end + 1 < len(idx) and idx[end + 1] == idx[end] + 1:
+            nxt = idx[end + 1]
+            if indented[nxt] or (
+                not bodies[nxt].strip() and end + 2 < len(idx) and idx[end + 2] == nxt + 1 and indented[idx[end + 2]]
             ):
                 end += 1
-            run = idx[k : end + 1]
-            if is_list:
-                for j in run:
-                    out[j] = [lead[j] + "///" + (escape_doxygen(bodies[j]) if escape else bodies[j])]
             else:
-                for n, j in enumerate(run):
-                    rows = [lead[j] + "///" + bodies[j]]
-                    if n == 0:
-                        rows.insert(0, lead[j] + "/// " + FENCE)
-                    if n == len(run) - 1:
-                        rows.append(lead[j] + "/// " + FENCE)
-                    out[j] = rows
-            k = end + 1
-            continue
-        body = escape_doxygen(bodies[i]) if escape else bodies[i]
-        out[i] = [lead[i] + "///" + body]
-        k += 1
+                break
+        run = idx[k : end + 1]
+        if re.match(r"^(?:[-*+]|\d+\.)\s", bodies[i].strip()):  # a list reads well as Markdown
+            for j in run:
+                out[j] = [lead[j] + "///" + escape_doxygen(bodies[j])]
+        else:
+            fence = FENCE_CODE if looks_like_code([bodies[j] for j in run]) else FENCE_TEXT
+            for n, j in enumerate(run):
+                rows = [lead[j] + "///" + bodies[j]]
+                if n == 0:
+                    rows.insert(0, lead[j] + "/// " + fence)
+                if n == len(run) - 1:
+                    rows.append(lead[j] + "/// " + FENCE_END)
+                out[j] = rows
+        k = end + 1
     return out
 
 
 def convert(text: str) -> tuple[str, dict[str, int]]:
     lines = split_lines(text)
-    at_start, at_end = declaration_scopes(lines)
+    at_start, at_end, in_enum = declaration_scopes(lines)
     replace: dict[int, list[str]] = {}
-    counts = {"file": 0, "blocks": 0, "trailing": 0}
+    counts = {"file comment": 0, "declaration comments": 0, "trailing comments": 0}
     n = len(lines)
 
     # 1. The file's opening comment block.
@@ -321,7 +352,7 @@ def convert(text: str) -> tuple[str, dict[str, int]]:
                 replace[i] = block[i]
         lead = lines[first].text[: lines[first].comment_col]
         replace[first] = [lead + "/// \\file"] + replace.get(first, [lines[first].text])
-        counts["file"] += 1
+        counts["file comment"] += 1
 
     # 2. Trailing comments after a declaration, with their aligned continuation lines.
     continuation: set[int] = set()
@@ -333,11 +364,12 @@ def convert(text: str) -> tuple[str, dict[str, int]]:
             continue
         if line.is_preprocessor or code.startswith("}") or code.endswith("{") or ACCESS_RE.match(code):
             continue
-        if not (at_start[i] and at_end[i]) or code[-1] not in ";,}":
+        # a declaration ends here (or an enumerator: the last one has no comma)
+        if not (at_start[i] and at_end[i]) or not (code[-1] in ";,}" or (in_enum[i] and (code[-1].isalnum() or code[-1] == "_"))):
             continue
         col = line.comment_col
         replace[i] = [line.text[:col] + "///<" + escape_doxygen(comment_body(line))]
-        counts["trailing"] += 1
+        counts["trailing comments"] += 1
         j = i + 1
         while j < n and lines[j].is_comment_only and lines[j].comment_col == col and not is_doc(lines[j]):
             if is_banner(lines[j]):
@@ -371,9 +403,9 @@ def convert(text: str) -> tuple[str, dict[str, int]]:
         had_doc = len(plain) != len(run)
         block = rewrite_block(lines, plain) if not had_doc else {
             k: [lines[k].text[: lines[k].comment_col] + "///" + escape_doxygen(comment_body(lines[k]))] for k in plain
-        }
+        }  # a block partly converted by hand: its new lines only, as they are
         replace.update(block)
-        counts["blocks"] += 1
+        counts["declaration comments"] += 1
 
     if not replace:
         return text, counts
@@ -381,6 +413,27 @@ def convert(text: str) -> tuple[str, dict[str, int]]:
     for k, line in enumerate(lines):
         out.extend(replace.get(k, [line.text]))
     return "\n".join(out), counts
+
+
+# ── Safety checks, run on every file before it is written ──
+
+
+def code_of(text: str) -> list[str]:
+    """The code of a text: every line but comment-only ones, each without its // comment."""
+    return [
+        (l.text[: l.comment_col] if l.comment_col >= 0 else l.text).rstrip()
+        for l in split_lines(text)
+        if not l.is_comment_only
+    ]
+
+
+def check_conversion(before: str, after: str) -> str:
+    """'' when `after` has exactly `before`'s code and converts to itself; else what is wrong."""
+    if code_of(before) != code_of(after):
+        return "the conversion would change code (a bug in doc_comments.py): file left as it was"
+    if convert(after)[0] != after:
+        return "the conversion is not idempotent here (a bug in doc_comments.py): file left as it was"
+    return ""
 
 
 # ── Files ──
@@ -403,11 +456,16 @@ def main() -> int:
     ap.add_argument("paths", nargs="+", help="headers, or folders to search for *.hpp (detail/ folders skipped)")
     ap.add_argument("--check", action="store_true", help="change nothing; list the files that would change, exit 1 if any")
     args = ap.parse_args()
-    changed = 0
+    changed = failed = 0
     for f in public_headers(args.paths):
         before = f.read_text(encoding="utf-8")
         after, counts = convert(before)
         if after == before:
+            continue
+        problem = check_conversion(before, after)
+        if problem:
+            print(f"{f}: {problem}", file=sys.stderr)
+            failed += 1
             continue
         changed += 1
         what = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
@@ -416,6 +474,8 @@ def main() -> int:
         else:
             f.write_text(after, encoding="utf-8")
             print(f"{f}: converted ({what})")
+    if failed:
+        return 2
     if args.check and changed:
         return 1
     if not changed:

@@ -27,6 +27,7 @@ import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # bench/, for pytorch_gpt
+sys.dont_write_bytecode = True  # no bench/__pycache__ left behind
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402

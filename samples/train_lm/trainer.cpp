@@ -235,6 +235,7 @@ struct RunState {
 void start_run(RunState& run, const Corpus& corpus, TrainOptions& opt) {
     const std::size_t vocab = corpus.vocab();
     run.tape.set_detect_anomaly(opt.detect_anomaly);
+    run.tape.set_release_intermediate_gradients(true);  // training reads only the parameters' gradients
     SafetensorsFile resumed;
     if (!opt.resume.empty()) {
         const std::string origin = opt.resume.string();

@@ -10,6 +10,7 @@
 #include "tapegrad/autodiff/ops/elementwise.hpp"
 #include "tapegrad/autodiff/ops/indexing.hpp"
 #include "tapegrad/autodiff/ops/linalg.hpp"
+#include "tapegrad/autodiff/ops/normalization.hpp"
 #include "tapegrad/autodiff/ops/reduce.hpp"
 #include "tapegrad/autodiff/ops/shape.hpp"
 #include "tapegrad/autodiff/ops/softmax.hpp"

@@ -44,11 +44,21 @@ const Tensor<T>& Var<T>::grad() const {
     if (!n.requires_grad)
         throw UsageError(std::string("grad: this value (op '") + n.label +
                          "') does not require a gradient; create it with requires_grad or as a parameter");
-    if (!n.grad_live) {
-        n.grad.resize(n.value.shape());
-        std::fill(n.grad.begin(), n.grad.end(), T(0));
-    }
+    if (n.grad_released)
+        throw UsageError(std::string("grad: the gradient of this value (op '") + n.label +
+                         "') was released by backward (the tape releases intermediate gradients); turn that off to read it");
+    if (!n.grad_live)
+        throw UsageError(std::string("grad: no gradient reached this value (op '") + n.label +
+                         "'): it does not influence the output of the last backward, or zero_grad forgot it; "
+                         "has_grad() tells");
     return n.grad;
+}
+
+template <class T>
+Tensor<T>& Var<T>::mutable_grad() const {
+    auto& n = tape().node(*this, "mutable_grad");
+    if (!n.is_parameter) throw UsageError("mutable_grad: only a parameter's gradient may be changed in place");
+    return *tape().grad_sink(id_);
 }
 
 template <class T>
@@ -150,10 +160,11 @@ Node<T>& Tape<T>::next_step_node() {
 
 namespace {
 
-// Resizes a node's value or gradient buffer (kept memory is reused when the size is the same). A failed
+// Resizes a node's value or gradient buffer (kept memory is reused when the size is the same; `op` is a
+// const char*: a std::string of a long op name would allocate on every call). A failed
 // allocation becomes a ResourceError that says which op needed how much, not a bare std::bad_alloc.
 template <class T>
-void resize_buffer(Tensor<T>& buffer, std::size_t rows, std::size_t cols, const std::string& op, const char* what) {
+void resize_buffer(Tensor<T>& buffer, std::size_t rows, std::size_t cols, const char* op, const char* what) {
     try {
         buffer.resize({rows, cols});
     } catch (const std::bad_alloc&) {
@@ -171,7 +182,7 @@ void resize_buffer(Tensor<T>& buffer, std::size_t rows, std::size_t cols, const 
 }  // namespace
 
 template <class T>
-void Tape<T>::size_new_node(Node<T>& n, std::size_t rows, std::size_t cols, const std::string& op, const char* what) {
+void Tape<T>::size_new_node(Node<T>& n, std::size_t rows, std::size_t cols, const char* op, const char* what) {
     try {
         resize_buffer(n.value, rows, cols, op, what);
     } catch (...) {
@@ -256,11 +267,29 @@ Var<T> Tape<T>::commit(Node<T>& n) {
 // ── Tape: backward ───────────────────────────────────────────────────────────────────────────────────
 
 template <class T>
+void Tape<T>::take_grad_buffer(Node<T>& n) {
+    const std::size_t size = n.value.size();
+    if (n.grad.size() != size)
+        for (std::size_t k = 0; k < grad_pool_.size(); ++k)
+            if (grad_pool_[k].size() == size) {
+                std::swap(n.grad, grad_pool_[k]);  // n's old buffer (if any) takes its place in the pool
+                if (grad_pool_[k].size() == 0) {
+                    grad_pool_[k] = std::move(grad_pool_.back());
+                    grad_pool_.pop_back();
+                }
+                break;
+            }
+    // same size: a reshape, no allocation
+    resize_buffer(n.grad, n.value.shape()[0], n.value.shape()[1], n.label, "gradient");
+    n.grad_released = false;
+}
+
+template <class T>
 Tensor<T>* Tape<T>::grad_sink(NodeId id) {
     Node<T>& n = node(id);
     if (!n.requires_grad) return nullptr;
     if (!n.grad_live) {
-        resize_buffer(n.grad, n.value.shape()[0], n.value.shape()[1], n.label, "gradient");
+        take_grad_buffer(n);
         parallel_fill(n.grad, T(0));
         n.grad_live = true;
     }
@@ -273,8 +302,7 @@ Tensor<T>* Tape<T>::grad_sink(NodeId id, bool* overwrite) {
     if (!n.requires_grad) return nullptr;
     *overwrite = !n.grad_live;
     if (!n.grad_live) {
-        // same shape as last step: keeps its memory
-        resize_buffer(n.grad, n.value.shape()[0], n.value.shape()[1], n.label, "gradient");
+        take_grad_buffer(n);  // same shape as last step: keeps its memory
         n.grad_live = true;
     }
     return &n.grad;
@@ -359,6 +387,13 @@ void Tape<T>::backward(const Var<T>& out, const Tensor<T>& seed) {
         n.op->vjp(*this, n);
         if (detect_anomaly_) [[unlikely]]
             check_backward_anomaly(n);
+        if (release_intermediate_gradients_) {
+            // n's gradient has reached its inputs: its buffer serves the nodes still to come.
+            grad_pool_.push_back(std::move(n.grad));
+            n.grad = Tensor<T>();
+            n.grad_live = false;
+            n.grad_released = true;
+        }
     }
 }
 

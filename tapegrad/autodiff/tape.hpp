@@ -86,6 +86,7 @@ struct Node {
     Tensor<T> grad;
     bool requires_grad = false;
     bool grad_live = false;  // grad holds dL/d(value); when false the gradient is zero
+    bool grad_released = false;  // backward gave grad's buffer back (Tape::set_release_intermediate_gradients)
     bool is_parameter = false;
     NodeId self = 0;  // this node's id
     // Attributes an op keeps for its forward and VJP (meaning documented by each op).
@@ -115,8 +116,14 @@ public:
     const Tensor<T>& value() const;
     // Values of parameters may be changed in place (optimizers, checkpoint loading).
     Tensor<T>& mutable_value() const;
-    // dL/d(this). Zeros if no gradient reached it yet; UsageError if it does not require a gradient.
+    // dL/d(this), read without side effects. UsageError when it does not require a gradient, when no
+    // gradient reached it (has_grad() is false: it does not influence the last backward's output, or
+    // zero_grad forgot it), or when backward released it (Tape::set_release_intermediate_gradients).
     const Tensor<T>& grad() const;
+    // A parameter's gradient, writable in place: what an optimizer, gradient clipping or an all-reduce
+    // changes. After the call the gradient is live (zeros if none had reached the parameter). UsageError
+    // unless this is a parameter.
+    Tensor<T>& mutable_grad() const;
     bool has_grad() const;
     bool requires_grad() const;
     bool is_parameter() const;
@@ -179,6 +186,14 @@ public:
     void zero_grad();
     void zero_grad(const Var<T>& parameter);
 
+    // ── Memory of backward ──
+    // When on, backward gives an intermediate node's gradient buffer back as soon as that node's VJP has
+    // run, and later nodes of the same (and the next) backward reuse it: a step then keeps about one
+    // gradient buffer per size alive instead of one per node. Leaves (parameters, step variables) keep
+    // theirs. Reading a released gradient is a UsageError. Off by default (every gradient stays readable).
+    void set_release_intermediate_gradients(bool on) { release_intermediate_gradients_ = on; }
+    bool release_intermediate_gradients() const { return release_intermediate_gradients_; }
+
     // ── No-grad ──
     bool grad_enabled() const { return grad_enabled_; }
     void set_grad_enabled(bool on) { grad_enabled_ = on; }
@@ -230,7 +245,7 @@ private:
     Node<T>& next_step_node();
     // Sizes the value buffer of the step node just taken by next_step_node; on a failed allocation
     // (ResourceError naming `op`) the node is given back, so that nothing is recorded.
-    void size_new_node(Node<T>& n, std::size_t rows, std::size_t cols, const std::string& op, const char* what);
+    void size_new_node(Node<T>& n, std::size_t rows, std::size_t cols, const char* op, const char* what);
     void check_handle(const Var<T>& v, const char* op) const;
     void check_forward_anomaly(const Node<T>& n) const;
     void check_backward_anomaly(const Node<T>& n) const;
@@ -244,6 +259,10 @@ private:
     bool grad_enabled_ = true;
     bool detect_anomaly_ = false;
     Tensor<T> unit_seed_;  // backward()'s 1×1 seed of 1, made on first use and kept: a step allocates nothing
+    bool release_intermediate_gradients_ = false;
+    std::vector<Tensor<T>> grad_pool_;  // released gradient buffers, reused by size
+    // Gives n a gradient buffer of its value's shape: its own, or one of the pool's of that size.
+    void take_grad_buffer(Node<T>& n);
 };
 
 // Scoped no-grad: nothing recorded inside is differentiable (results are leaves without a gradient).

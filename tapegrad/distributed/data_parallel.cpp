@@ -90,7 +90,11 @@ void DataParallel<T>::pack(std::size_t offset, std::size_t count, bool values) {
     for (std::size_t i = first; i < params_.size() && starts_[i] < offset + count; ++i) {
         const std::size_t lo = std::max(offset, starts_[i]), hi = std::min(offset + count, starts_[i + 1]);
         const Var<T>& v = params_[i].var;
-        const T* src = values ? v.value().data() : v.grad().data();  // grad(): zeros when not live
+        if (!values && !v.has_grad()) {  // no rank had a gradient (see average_gradients): zeros
+            std::fill(buffer_.data() + (lo - offset), buffer_.data() + (hi - offset), T(0));
+            continue;
+        }
+        const T* src = values ? v.value().data() : v.grad().data();
         std::copy(src + (lo - starts_[i]), src + (hi - starts_[i]), buffer_.data() + (lo - offset));
     }
 }
@@ -106,7 +110,7 @@ void DataParallel<T>::unpack(std::size_t offset, std::size_t count, bool values,
             dst = v.mutable_value().data();
         } else {
             if (!v.has_grad()) continue;  // no rank had a gradient: marked in average_gradients
-            dst = v.tape().node(v, "DataParallel.average_gradients").grad.data();
+            dst = v.mutable_grad().data();
         }
         const T* src = buffer_.data() + (lo - offset);
         std::transform(src, src + (hi - lo), dst + (lo - starts_[i]), [scale](T x) { return x * scale; });
@@ -138,7 +142,7 @@ void DataParallel<T>::average_gradients() {
     seconds += MPI_Wtime() - t0;
     for (std::size_t i = 0; i < params_.size(); ++i) {
         const Var<T>& v = params_[i].var;
-        if (live[i] && !v.has_grad()) v.tape().grad_sink(v.id());  // zeros, now live: this rank adds nothing
+        if (live[i] && !v.has_grad()) v.mutable_grad();  // zeros, now live: this rank adds nothing
     }
     // 2. Σ_r g_r bucket by bucket, in parameter order, then · 1/N (exact for N a power of two).
     const T scale = T(1.0 / double(size_));

@@ -124,10 +124,7 @@ Var<T> LayerNorm<T>::forward(const Var<T>& x) {
     if (x.cols() != width_)
         throw ShapeError(describe() + ": input is " + shape_str(x.shape()) + ", expected " + std::to_string(width_) +
                          " columns");
-    Var<T> centred = x - mean(x, 1);                // n×width − n×1
-    Var<T> variance = mean(square(centred), 1);     // n×1, biased
-    Var<T> normed = centred / sqrt(variance + eps_);
-    return normed * gamma + beta;                   // ⊙ 1×width, + 1×width
+    return layer_norm(x, gamma, beta, eps_);  // one op: (x − μ)/√(σ² + eps) ⊙ γ + β per row
 }
 
 template <class T>

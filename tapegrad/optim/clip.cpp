@@ -56,8 +56,7 @@ double clip_grad_norm(const std::vector<NamedParameter<T>>& params, double max_n
         const T coef = T(clip_coef);
         for (const auto& p : params) {
             if (!p.var.has_grad()) continue;
-            // Gradients are scaled in place: the tape's gradient buffer of a parameter whose gradient is live.
-            Tensor<T>& g = p.var.tape().node(p.var, "clip_grad_norm").grad;
+            Tensor<T>& g = p.var.mutable_grad();  // scaled in place
             T* d = g.data();
             for (std::size_t k = 0; k < g.size(); ++k) d[k] = d[k] * coef;
         }

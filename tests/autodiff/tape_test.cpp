@@ -24,7 +24,9 @@ TEST_CASE("parameter gradients accumulate across backward calls until zero_grad"
     CHECK(w.grad()(0, 0) == 1.0 + 2.0 + 3.0);
     t.zero_grad();
     CHECK_FALSE(w.has_grad());
-    CHECK(w.grad()(0, 0) == 0.0);
+    // reading has no side effect: no gradient reached w since zero_grad, and reading does not make one
+    CHECK_THROWS_WITH(w.grad(), Catch::Matchers::Contains("no gradient reached this value (op 'parameter')"));
+    CHECK_FALSE(w.has_grad());
     auto x = t.constant(Tensor<double>{{5.0}});
     (w * x).backward();
     CHECK(w.grad()(0, 0) == 5.0);
@@ -182,3 +184,47 @@ static_assert(takes_parameter<Tape<float>, Tensor<float>> && takes_variable<Tape
 static_assert(!takes_parameter<Tape<float>, Tensor<double>>);
 static_assert(!takes_variable<Tape<float>, Tensor<double>>);
 static_assert(!takes_constant<Tape<double>, Tensor<float>>);
+
+TEST_CASE("mutable_grad: a parameter's gradient, writable, live after the call", "[tape]") {
+    Tape<double> t;
+    auto w = t.parameter(Tensor<double>{{2.0, 3.0}});
+    Tensor<double>& g = w.mutable_grad();  // none had reached w: zeros, now live
+    CHECK(w.has_grad());
+    CHECK(g(0, 0) == 0.0);
+    (sum(w * t.constant(Tensor<double>{{4.0, 5.0}}))).backward();
+    CHECK(w.grad()(0, 1) == 5.0);
+    w.mutable_grad()(0, 1) *= 2.0;  // what clipping or an all-reduce does
+    CHECK(w.grad()(0, 1) == 10.0);
+    auto x = t.variable(Tensor<double>{{1.0}});
+    CHECK_THROWS_WITH(x.mutable_grad(), "mutable_grad: only a parameter's gradient may be changed in place");
+}
+
+TEST_CASE("released intermediate gradients: the same parameter gradients, buffers reused, released ones unreadable", "[tape]") {
+    const Tensor<double> x0 = test::random_matrix(5, 4, 1), w1 = test::random_matrix(4, 6, 2), w2 = test::random_matrix(6, 3, 3);
+    std::vector<Tensor<double>> grads[2];
+    for (int release = 0; release < 2; ++release) {
+        Tape<double> t;
+        t.set_release_intermediate_gradients(release == 1);
+        auto a = t.parameter(w1), b = t.parameter(w2);
+        for (int step = 0; step < 3; ++step) {  // steps reuse the pool's buffers
+            t.zero_grad();
+            auto x = t.variable(x0);
+            auto h = tanh(matmul(x, a));
+            auto loss = sum(square(matmul(h, b)) + h.tape().constant(Tensor<double>({5, 3}, 1.0)));
+            loss.backward();
+            CHECK(x.has_grad());  // a leaf keeps its gradient
+            if (release == 1) {
+                CHECK_FALSE(h.has_grad());
+                CHECK_THROWS_WITH(h.grad(), Catch::Matchers::Contains("was released by backward"));
+            } else {
+                CHECK(h.has_grad());
+            }
+            if (step == 2) grads[release] = {a.grad(), b.grad(), x.grad()};
+            t.clear();
+        }
+    }
+    for (std::size_t i = 0; i < 3; ++i) {  // bit for bit
+        REQUIRE(grads[1][i].size() == grads[0][i].size());
+        for (std::size_t k = 0; k < grads[0][i].size(); ++k) CHECK(grads[1][i].data()[k] == grads[0][i].data()[k]);
+    }
+}

@@ -45,6 +45,27 @@ void add_mapped_batches(const T* x, T* y, std::size_t n, F f) {
     }
 }
 
+// out[i] = f(x[i], w[i]), or out[i] += f(x[i], w[i]) when `accumulate`, for i in [0, n): a VJP's
+// dx (+)= dy ⊙ f'(x). The tail goes through one zero-padded batch as in map_batches.
+template <class T, class F>
+void map2_batches(const T* x, const T* w, T* out, std::size_t n, bool accumulate, F f) {
+    using B = xsimd::batch<T>;
+    constexpr std::size_t L = B::size;
+    std::size_t i = 0;
+    if (accumulate)
+        for (; i + L <= n; i += L)
+            (B::load_unaligned(out + i) + f(B::load_unaligned(x + i), B::load_unaligned(w + i))).store_unaligned(out + i);
+    else
+        for (; i + L <= n; i += L) f(B::load_unaligned(x + i), B::load_unaligned(w + i)).store_unaligned(out + i);
+    if (i < n) {
+        alignas(B::arch_type::alignment()) T bx[L] = {}, bw[L] = {};
+        std::copy(x + i, x + n, bx);
+        std::copy(w + i, w + n, bw);
+        f(B::load_aligned(bx), B::load_aligned(bw)).store_aligned(bx);
+        for (std::size_t j = 0; j < n - i; ++j) out[i + j] = accumulate ? out[i + j] + bx[j] : bx[j];
+    }
+}
+
 // Σ_j exp(x_j − shift) over a row, lane-wise partial sums added in a fixed order (the tail's padding is
 // −∞, whose exp is 0).
 template <class T>

@@ -4,22 +4,33 @@
 #include <cmath>
 #include <limits>
 
+#include "tapegrad/autodiff/detail/simd.hpp"
+#include "tapegrad/autodiff/detail/strided_gemm.hpp"
 #include "tapegrad/autodiff/parallel.hpp"
 
 namespace tapegrad {
 namespace {
 
-// Node attributes: int_attr = B, int_attr2 = H (T = rows / B), saved = the probabilities a (B·H·T rows of T)
-// and then one scratch row of T per (sequence, head) for backward's da: a step allocates nothing.
+// Node attributes: int_attr = B, int_attr2 = H (T = rows / B). saved = the probabilities a (B·H·T rows of
+// T), then one scratch block of kb rows of T per (sequence, head) for backward's da and dz: a step
+// allocates nothing.
+//
+// The products run as GEMMs on row blocks of kb = 32 queries (detail/strided_gemm.hpp, on one head's
+// columns in place: no head is copied or transposed). Block r of queries [r0, r0 + kb) meets only the keys
+// [0, r0 + kb): the blocks above the diagonal, all masked, cost nothing; inside a diagonal block the masked
+// scores are computed by the GEMM (cheaper in BLAS than skipping them) and then set to probability 0,
+// without an exp.
 struct AttentionDims {
-    std::size_t B, T, H, d, hd;
+    std::size_t B, T, H, d, hd, kb;
 };
+
+constexpr std::size_t kQueryBlock = 32;
 
 template <class T>
 AttentionDims dims_of(const Node<T>& n) {
     const std::size_t B = std::size_t(n.int_attr), H = std::size_t(n.int_attr2);
-    const std::size_t d = n.cols();
-    return {B, n.rows() / B, H, d, d / H};
+    const std::size_t d = n.cols(), time = n.rows() / B;
+    return {B, time, H, d, d / H, std::min(time, kQueryBlock)};
 }
 
 template <class T>
@@ -34,28 +45,28 @@ void attention_forward(Tape<T>& t, Node<T>& n) {
     parallel_for(D.B * D.H, D.B * D.H * D.T * D.T * D.hd, [&](std::size_t p0, std::size_t p1) {
         for (std::size_t p = p0; p < p1; ++p) {
             const std::size_t b = p / D.H, h = p % D.H;
-            for (std::size_t i = 0; i < D.T; ++i) {
-                const T* q = qkv + (b * D.T + i) * C3 + h * D.hd;
-                T* a = att + (p * D.T + i) * D.T;
-                T top = -std::numeric_limits<T>::infinity();
-                for (std::size_t j = 0; j <= i; ++j) {  // z_ij = q_i·k_j/√hd, causal: j ≤ i only
-                    const T* k = qkv + (b * D.T + j) * C3 + D.d + h * D.hd;
-                    T dot = 0;
-                    for (std::size_t c = 0; c < D.hd; ++c) dot += q[c] * k[c];
-                    a[j] = dot * scale;
-                    top = std::max(top, a[j]);
+            const T* Q = qkv + b * D.T * C3 + h * D.hd;
+            const T *K = Q + D.d, *V = Q + 2 * D.d;
+            T* A = att + p * D.T * D.T;
+            T* Y = y + b * D.T * D.d + h * D.hd;
+            for (std::size_t r0 = 0; r0 < D.T; r0 += D.kb) {
+                const std::size_t rows = std::min(D.kb, D.T - r0), keys = r0 + rows;
+                // z = Q_r · K_{<keys}ᵀ   (rows × keys)
+                detail::gemm(false, true, rows, keys, D.hd, Q + r0 * C3, C3, K, C3, A + r0 * D.T, D.T, T(0));
+                for (std::size_t i = r0; i < r0 + rows; ++i) {
+                    T* a = A + i * D.T;
+                    // a_ij = softmax over j ≤ i of z_ij/√hd, stably (z − max); j > i: 0
+                    T top = -std::numeric_limits<T>::infinity();
+                    for (std::size_t j = 0; j <= i; ++j) top = std::max(top, a[j] *= scale);
+                    detail::map_batches(a, a, i + 1, [top](const auto& v) { return xsimd::exp(v - decltype(v)(top)); });
+                    T sum = 0;
+                    for (std::size_t j = 0; j <= i; ++j) sum += a[j];
+                    const T inv = T(1) / sum;
+                    for (std::size_t j = 0; j <= i; ++j) a[j] *= inv;
+                    std::fill(a + i + 1, a + D.T, T(0));
                 }
-                T sum = 0;
-                for (std::size_t j = 0; j <= i; ++j) sum += a[j] = std::exp(a[j] - top);  // stable: z − max
-                const T inv = T(1) / sum;
-                for (std::size_t j = 0; j <= i; ++j) a[j] *= inv;
-                std::fill(a + i + 1, a + D.T, T(0));  // masked
-                T* yi = y + (b * D.T + i) * D.d + h * D.hd;
-                std::fill(yi, yi + D.hd, T(0));
-                for (std::size_t j = 0; j <= i; ++j) {
-                    const T* v = qkv + (b * D.T + j) * C3 + 2 * D.d + h * D.hd;
-                    for (std::size_t c = 0; c < D.hd; ++c) yi[c] += a[j] * v[c];
-                }
+                // y_r = a_r · V_{<keys}   (rows × hd, into this head's columns)
+                detail::gemm(false, false, rows, D.hd, keys, A + r0 * D.T, D.T, V, C3, Y + r0 * D.d, D.d, T(0));
             }
         }
     });
@@ -63,49 +74,47 @@ void attention_forward(Tape<T>& t, Node<T>& n) {
 
 template <class T>
 void attention_vjp(Tape<T>& t, Node<T>& n) {
-    Tensor<T>* g = t.grad_sink(n, 0);
+    Tensor<T>* g = t.grad_sink(n, 0);  // zeroed on first use: every product below adds (beta = 1)
     if (g == nullptr) return;
     const AttentionDims D = dims_of(n);
     const T* qkv = t.input(n, 0).value.data();
     const T* dy = n.grad.data();
     const T* att = n.saved.data();
     T* dqkv = g->data();
+    T* scratch = n.saved.data() + D.B * D.H * D.T * D.T;
     const std::size_t C3 = 3 * D.d;
     const T scale = T(1) / std::sqrt(T(D.hd));
     // Each (sequence, head) pair writes only its own rows' and head's columns of dq, dk, dv: no races.
-    T* scratch = n.saved.data() + D.B * D.H * D.T * D.T;
     parallel_for(D.B * D.H, D.B * D.H * D.T * D.T * D.hd, [&](std::size_t p0, std::size_t p1) {
         for (std::size_t p = p0; p < p1; ++p) {
             const std::size_t b = p / D.H, h = p % D.H;
-            T* da = scratch + p * D.T;
-            for (std::size_t i = 0; i < D.T; ++i) {
-                const T* a = att + (p * D.T + i) * D.T;
-                const T* gi = dy + (b * D.T + i) * D.d + h * D.hd;
-                // da_ij = g_i·v_j and dv_j += a_ij·g_i
-                T weighted = 0;
-                for (std::size_t j = 0; j <= i; ++j) {
-                    const T* v = qkv + (b * D.T + j) * C3 + 2 * D.d + h * D.hd;
-                    T* dv = dqkv + (b * D.T + j) * C3 + 2 * D.d + h * D.hd;
-                    T dot = 0;
-                    for (std::size_t c = 0; c < D.hd; ++c) {
-                        dot += gi[c] * v[c];
-                        dv[c] += a[j] * gi[c];
-                    }
-                    da[j] = dot;
-                    weighted += a[j] * dot;
+            const T* Q = qkv + b * D.T * C3 + h * D.hd;
+            const T *K = Q + D.d, *V = Q + 2 * D.d;
+            const T* A = att + p * D.T * D.T;
+            const T* G = dy + b * D.T * D.d + h * D.hd;
+            T* dQ = dqkv + b * D.T * C3 + h * D.hd;
+            T *dK = dQ + D.d, *dV = dQ + 2 * D.d;
+            T* S = scratch + p * D.kb * D.T;
+            for (std::size_t r0 = 0; r0 < D.T; r0 += D.kb) {
+                const std::size_t rows = std::min(D.kb, D.T - r0), keys = r0 + rows;
+                const T* Ar = A + r0 * D.T;
+                // dv_{<keys} += a_rᵀ · g_r
+                detail::gemm(true, false, keys, D.hd, rows, Ar, D.T, G + r0 * D.d, D.d, dV, C3, T(1));
+                // da = g_r · V_{<keys}ᵀ
+                detail::gemm(false, true, rows, keys, D.hd, G + r0 * D.d, D.d, V, C3, S, D.T, T(0));
+                // dz_ij = a_ij (da_ij − Σ_j' a_ij' da_ij') / √hd for j ≤ i; 0 above the diagonal
+                for (std::size_t i = 0; i < rows; ++i) {
+                    const T* a = Ar + i * D.T;
+                    T* dz = S + i * D.T;
+                    const std::size_t last = r0 + i;
+                    T weighted = 0;
+                    for (std::size_t j = 0; j <= last; ++j) weighted += a[j] * dz[j];
+                    for (std::size_t j = 0; j <= last; ++j) dz[j] = a[j] * (dz[j] - weighted) * scale;
+                    std::fill(dz + last + 1, dz + keys, T(0));
                 }
-                // dz_ij = a_ij (da_ij − Σ a·da); dq_i += dz_ij k_j/√hd; dk_j += dz_ij q_i/√hd
-                const T* q = qkv + (b * D.T + i) * C3 + h * D.hd;
-                T* dq = dqkv + (b * D.T + i) * C3 + h * D.hd;
-                for (std::size_t j = 0; j <= i; ++j) {
-                    const T dz = a[j] * (da[j] - weighted) * scale;
-                    const T* k = qkv + (b * D.T + j) * C3 + D.d + h * D.hd;
-                    T* dk = dqkv + (b * D.T + j) * C3 + D.d + h * D.hd;
-                    for (std::size_t c = 0; c < D.hd; ++c) {
-                        dq[c] += dz * k[c];
-                        dk[c] += dz * q[c];
-                    }
-                }
+                // dq_r += dz · K_{<keys},   dk_{<keys} += dzᵀ · q_r
+                detail::gemm(false, false, rows, D.hd, keys, S, D.T, K, C3, dQ + r0 * C3, C3, T(1));
+                detail::gemm(true, false, keys, D.hd, rows, S, D.T, Q + r0 * C3, C3, dK, C3, T(1));
             }
         }
     });
@@ -132,7 +141,7 @@ Var<T> causal_self_attention(const Var<T>& qkv, std::size_t batch, std::size_t t
     Node<T>& n = t.push(attention_def<T>, {qkv}, Shape{s[0], s[1] / 3});
     n.int_attr = std::int64_t(batch);
     n.int_attr2 = std::int64_t(heads);
-    n.saved.resize({batch * heads * (time + 1), time});  // same shape as last step: keeps its memory
+    n.saved.resize({batch * heads * (time + std::min(time, kQueryBlock)), time});  // same shape as last step: keeps its memory
     return t.commit(n);
 }
 

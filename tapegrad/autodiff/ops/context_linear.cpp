@@ -1,27 +1,15 @@
-// Only this file of the ops includes <cblas.h> (it cannot share a translation unit with xtensor-blas): the
-// products here are on blocks of rows (W_j, P_j, S_j) addressed by pointer.
+// The products here are on blocks of rows (W_j, P_j, S_j) addressed by pointer: detail/strided_gemm.hpp.
 #include "tapegrad/autodiff/ops/context_linear.hpp"
-
-#include <cblas.h>
 
 #include <algorithm>
 
+#include "tapegrad/autodiff/detail/strided_gemm.hpp"
 #include "tapegrad/autodiff/parallel.hpp"
 
 namespace tapegrad {
 namespace {
 
-// C(M×N) = op(A)·op(B) + beta·C, row-major, leading dimensions the stored row lengths.
-void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A, std::size_t lda, const float* B,
-          std::size_t ldb, float* C, std::size_t ldc, float beta) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K), 1.0f, A,
-                int(lda), B, int(ldb), beta, C, int(ldc));
-}
-void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const double* A, std::size_t lda, const double* B,
-          std::size_t ldb, double* C, std::size_t ldc, double beta) {
-    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K), 1.0, A,
-                int(lda), B, int(ldb), beta, C, int(ldc));
-}
+using detail::gemm;
 
 struct Dims {
     std::size_t n, k, V, d, h;

@@ -109,7 +109,21 @@ struct vector_form<gelu_rule> {
         using T = typename B::value_type;
         return B(T(0.5)) * x * xsimd::erfc(-x * B(T(1) / std::numbers::sqrt2_v<T>));
     }
+    // GELU'(x) = Φ(x) + x·φ(x), as gelu_grad_of.
+    template <class B>
+    static B df(const B& x) {
+        using T = typename B::value_type;
+        const B cdf = B(T(0.5)) * xsimd::erfc(-x * B(T(1) / std::numbers::sqrt2_v<T>));
+        const B pdf = xsimd::exp(B(T(-0.5)) * x * x) * B(T(1) / std::sqrt(T(2) * std::numbers::pi_v<T>));
+        return cdf + x * pdf;
+    }
 };
+
+// Rows whose derivative has a vector form too (one that needs only x).
+template <class Rule>
+inline constexpr bool has_vector_df = false;
+template <>
+inline constexpr bool has_vector_df<gelu_rule> = true;
 
 template <class T, class Rule>
 void unary_forward(Tape<T>& t, Node<T>& n) {
@@ -136,7 +150,10 @@ void unary_vjp(Tape<T>& t, Node<T>& n) {
     const T *xp = x.data(), *yp = n.value.data(), *dy = n.grad.data();
     T* dx = gx->data();
     parallel_for(x.size(), x.size(), [&](std::size_t b, std::size_t e) {
-        if (overwrite)
+        if constexpr (has_vector_df<Rule> && vector_form<Rule>::template applies<T>)
+            detail::map2_batches(xp + b, dy + b, dx + b, e - b, !overwrite,
+                                 [](const auto& xv, const auto& g) { return g * vector_form<Rule>::df(xv); });
+        else if (overwrite)
             for (std::size_t i = b; i < e; ++i) dx[i] = dy[i] * Rule::df(xp[i], yp[i], s);
         else
             for (std::size_t i = b; i < e; ++i) dx[i] += dy[i] * Rule::df(xp[i], yp[i], s);

@@ -1,0 +1,115 @@
+#include "tapegrad/autodiff/ops/normalization.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "tapegrad/autodiff/parallel.hpp"
+
+namespace tapegrad {
+namespace {
+
+// Node attributes: scalar = eps, saved = n×2 [μ_r, rstd_r].
+template <class T>
+void layer_norm_forward(Tape<T>& t, Node<T>& n) {
+    const std::size_t R = n.rows(), W = n.cols();
+    const T* x = t.input(n, 0).value.data();
+    const T* gamma = t.input(n, 1).value.data();
+    const T* beta = t.input(n, 2).value.data();
+    T* y = n.value.data();
+    T* stats = n.saved.data();
+    const T eps = T(n.scalar);
+    parallel_for(R, R * W, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r) {
+            const T* xr = x + r * W;
+            T sum = 0;
+            for (std::size_t c = 0; c < W; ++c) sum += xr[c];
+            const T mu = sum / T(W);
+            T sq = 0;  // two passes: Σ(x − μ)², no cancellation of E[x²] − μ²
+            for (std::size_t c = 0; c < W; ++c) sq += (xr[c] - mu) * (xr[c] - mu);
+            const T rstd = T(1) / std::sqrt(sq / T(W) + eps);
+            T* yr = y + r * W;
+            for (std::size_t c = 0; c < W; ++c) yr[c] = (xr[c] - mu) * rstd * gamma[c] + beta[c];
+            stats[2 * r] = mu;
+            stats[2 * r + 1] = rstd;
+        }
+    });
+}
+
+template <class T>
+void layer_norm_vjp(Tape<T>& t, Node<T>& n) {
+    const std::size_t R = n.rows(), W = n.cols();
+    const T* x = t.input(n, 0).value.data();
+    const T* gamma = t.input(n, 1).value.data();
+    const T* g = n.grad.data();
+    const T* stats = n.saved.data();
+    bool overwrite = false;
+    if (Tensor<T>* gx = t.grad_sink(n, 0, &overwrite)) {
+        T* dx = gx->data();
+        const bool assign = overwrite;
+        parallel_for(R, R * W, [&](std::size_t r0, std::size_t r1) {
+            for (std::size_t r = r0; r < r1; ++r) {
+                const T *xr = x + r * W, *gr = g + r * W;
+                const T mu = stats[2 * r], rstd = stats[2 * r + 1];
+                T mean_g = 0, mean_gx = 0;  // mean(ĝ), mean(ĝ ⊙ x̂)
+                for (std::size_t c = 0; c < W; ++c) {
+                    const T gh = gr[c] * gamma[c];
+                    mean_g += gh;
+                    mean_gx += gh * ((xr[c] - mu) * rstd);
+                }
+                mean_g /= T(W);
+                mean_gx /= T(W);
+                T* dr = dx + r * W;
+                for (std::size_t c = 0; c < W; ++c) {
+                    const T v = rstd * (gr[c] * gamma[c] - mean_g - (xr[c] - mu) * rstd * mean_gx);
+                    dr[c] = assign ? v : dr[c] + v;
+                }
+            }
+        });
+    }
+    // dγ, dβ: sums over the rows, in row order (the same bits at any thread count).
+    Tensor<T>* dgamma = t.grad_sink(n, 1, &overwrite);
+    const bool assign_gamma = overwrite;
+    Tensor<T>* dbeta = t.grad_sink(n, 2, &overwrite);
+    const bool assign_beta = overwrite;
+    if (dgamma) {
+        T* dg = dgamma->data();
+        if (assign_gamma) std::fill(dg, dg + W, T(0));
+        for (std::size_t r = 0; r < R; ++r) {
+            const T *xr = x + r * W, *gr = g + r * W;
+            const T mu = stats[2 * r], rstd = stats[2 * r + 1];
+            for (std::size_t c = 0; c < W; ++c) dg[c] += gr[c] * ((xr[c] - mu) * rstd);
+        }
+    }
+    if (dbeta) {
+        T* db = dbeta->data();
+        if (assign_beta) std::fill(db, db + W, T(0));
+        for (std::size_t r = 0; r < R; ++r)
+            for (std::size_t c = 0; c < W; ++c) db[c] += g[r * W + c];
+    }
+}
+
+template <class T>
+const OpDef<T> layer_norm_def{"layer_norm", layer_norm_forward<T>, layer_norm_vjp<T>};
+
+}  // namespace
+
+template <class T>
+Var<T> layer_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta, double eps) {
+    Tape<T>& t = x.tape();
+    const Shape sx = t.shape(x, "layer_norm"), sg = t.shape(gamma, "layer_norm"), sb = t.shape(beta, "layer_norm");
+    if (sx[0] * sx[1] == 0) throw ShapeError("layer_norm: x is " + shape_str(sx) + ", expected a non-empty matrix");
+    if (sg != Shape{1, sx[1]} || sb != Shape{1, sx[1]})
+        throw ShapeError("layer_norm: x is " + shape_str(sx) + ", gamma " + shape_str(sg) + ", beta " + shape_str(sb) +
+                         " (expected gamma and beta 1x" + std::to_string(sx[1]) + ")");
+    if (!(std::isfinite(eps) && eps > 0))
+        throw DomainError("layer_norm: eps must be finite and > 0, got " + std::to_string(eps));
+    Node<T>& n = t.push(layer_norm_def<T>, {x, gamma, beta}, sx);
+    n.scalar = eps;
+    n.saved.resize({sx[0], 2});  // same shape as last step: keeps its memory
+    return t.commit(n);
+}
+
+template Var<float> layer_norm(const Var<float>&, const Var<float>&, const Var<float>&, double);
+template Var<double> layer_norm(const Var<double>&, const Var<double>&, const Var<double>&, double);
+
+}  // namespace tapegrad
