@@ -15,20 +15,35 @@ namespace tapegrad {
 /// Below this much work (elements touched) a loop runs on one thread.
 inline constexpr std::size_t kParallelMin = std::size_t(1) << 15;
 
-/// The chunk callback behind parallel_for: context is the caller's functor.
-using ChunkFn = void (*)(void* context, std::size_t begin, std::size_t end);
+/// The chunk callback behind parallel_for: context is the caller's functor, chunk the chunk's index.
+using ChunkFn = void (*)(void* context, std::size_t chunk, std::size_t begin, std::size_t end);
 
-/// Calls fn(context, begin, end) on disjoint chunks covering [0, n), one per thread of the pool, or once
-/// on the calling thread when work < kParallelMin, n == 1, the pool has one thread or a parallel region is
-/// already running. `work` is the loop's size in elements touched.
-void run_in_chunks(std::size_t n, std::size_t work, ChunkFn fn, void* context);
+/// Calls fn(context, chunk, begin, end) on disjoint chunks covering [0, n), one per thread of the pool (at
+/// most max_chunks of them, numbered from 0), or once (chunk 0) on the calling thread when work <
+/// kParallelMin, n == 1, the pool has one thread or a parallel region is already running. `work` is the
+/// loop's size in elements touched.
+void run_in_chunks(std::size_t n, std::size_t work, std::size_t max_chunks, ChunkFn fn, void* context);
+
+/// The most chunks a loop is split into now: the pool's size (num_threads()).
+std::size_t pool_size();
 
 /// body(begin, end) on disjoint chunks covering [0, n) (see run_in_chunks). Allocates nothing.
 template <class F>
 void parallel_for(std::size_t n, std::size_t work, F&& body) {
     using Body = std::remove_reference_t<F>;
     run_in_chunks(
-        n, work, [](void* c, std::size_t b, std::size_t e) { (*static_cast<Body*>(c))(b, e); },
+        n, work, pool_size(), [](void* c, std::size_t, std::size_t b, std::size_t e) { (*static_cast<Body*>(c))(b, e); },
+        const_cast<void*>(static_cast<const void*>(&body)));
+}
+
+/// body(chunk, begin, end) with chunk < max_chunks: a loop whose chunks each need scratch of their own
+/// (max_chunks slots of it, sized beforehand, e.g. from pool_size()).
+template <class F>
+void parallel_for_chunks(std::size_t n, std::size_t work, std::size_t max_chunks, F&& body) {
+    using Body = std::remove_reference_t<F>;
+    run_in_chunks(
+        n, work, max_chunks,
+        [](void* c, std::size_t k, std::size_t b, std::size_t e) { (*static_cast<Body*>(c))(k, b, e); },
         const_cast<void*>(static_cast<const void*>(&body)));
 }
 

@@ -18,18 +18,21 @@ extern "C" char* openblas_get_corename(void);
 
 namespace tapegrad {
 
-void run_in_chunks(std::size_t n, std::size_t work, ChunkFn fn, void* context) {
+std::size_t pool_size() { return std::size_t(std::max(1, omp_get_max_threads())); }
+
+void run_in_chunks(std::size_t n, std::size_t work, std::size_t max_chunks, ChunkFn fn, void* context) {
     if (n == 0) return;
-    if (work < kParallelMin || n == 1 || omp_get_max_threads() == 1 || omp_in_parallel()) {
-        fn(context, 0, n);
+    const int threads_wanted = int(std::min<std::size_t>(max_chunks, std::size_t(omp_get_max_threads())));
+    if (work < kParallelMin || n == 1 || threads_wanted <= 1 || omp_in_parallel()) {
+        fn(context, 0, 0, n);
         return;
     }
-#pragma omp parallel
+#pragma omp parallel num_threads(threads_wanted)
     {
         const std::size_t threads = std::size_t(omp_get_num_threads()), t = std::size_t(omp_get_thread_num());
         const std::size_t chunk = (n + threads - 1) / threads;
         const std::size_t begin = std::min(n, t * chunk), end = std::min(n, begin + chunk);
-        if (begin < end) fn(context, begin, end);
+        if (begin < end) fn(context, t, begin, end);
     }
 }
 

@@ -166,13 +166,18 @@ CausalSelfAttention<T>::CausalSelfAttention(Tape<T>& tape, std::size_t d, std::s
 
 template <class T>
 Var<T> CausalSelfAttention<T>::forward(const Var<T>& x) {
+    return matmul(heads(x), proj_weight);
+}
+
+template <class T>
+Var<T> CausalSelfAttention<T>::heads(const Var<T>& x) {
     const std::size_t rows = x.rows();
     if (x.cols() != d_ || (rows > block_ && rows % block_ != 0))
         throw ShapeError(describe() + ": input is " + shape_str(x.shape()) + ", expected " + std::to_string(d_) +
                          " columns and a multiple of " + std::to_string(block_) +
                          " rows (whole sequences) or fewer (one shorter sequence)");
     const std::size_t time = std::min(rows, block_);
-    return matmul(causal_self_attention(matmul(x, qkv_weight), rows / time, time, heads_), proj_weight);
+    return causal_self_attention(matmul(x, qkv_weight), rows / time, time, heads_);
 }
 
 template <class T>

@@ -79,7 +79,9 @@ template <class T>
 class CausalSelfAttention : public Module<T> {
 public:
     CausalSelfAttention(Tape<T>& tape, std::size_t d, std::size_t heads, std::size_t block, Generator& gen);
-    Var<T> forward(const Var<T>& x) override;
+    Var<T> forward(const Var<T>& x) override;  // heads(x) · W_proj
+    // The heads before the output projection: causal_self_attention(x·W_qkv), (B·block)×d.
+    Var<T> heads(const Var<T>& x);
     std::string describe() const override;
     std::size_t block() const { return block_; }
     std::size_t heads() const { return heads_; }

@@ -130,3 +130,19 @@ TEST_CASE("matmul_nt is a·bᵀ without a transpose, and its gradcheck", "[linal
     REQUIRE_THROWS_WITH(matmul_nt(t.variable(a), t.variable(random_matrix(4, 3, 20))),
                         "matmul_nt: a·bᵀ needs as many columns in b as in a: a is 3x5, b is 4x3 (expected b to have 5 columns)");
 }
+
+TEST_CASE("addmm is c + a·b, and its gradcheck", "[linalg][gradcheck]") {
+    Tape<double> t;
+    const Tensor<double> c = random_matrix(3, 2, 21), a = random_matrix(3, 4, 22), b = random_matrix(4, 2, 23);
+    Tensor<double> want = matmul_ref(a, b);
+    for (std::size_t i = 0; i < want.size(); ++i) want.data()[i] += c.data()[i];
+    test::require_close(addmm(t.variable(c), t.variable(a), t.variable(b)).value(), want, 1e-14);
+    auto f = [](const auto& v) { return addmm(v[0], v[1], v[2]); };
+    REQUIRE(gradcheck(f, {c, a, b}));
+    REQUIRE(gradcheck_nodes(f, {c, a, b}));
+    REQUIRE(gradcheck(f, {random_matrix(1, 1, 24), random_matrix(1, 1, 25), random_matrix(1, 1, 26)}));
+    // c and a·b of the same variable (x + x·W): both uses reach x's gradient
+    REQUIRE(gradcheck([](const auto& v) { return addmm(v[0], v[0], v[1]); }, {random_matrix(3, 3, 27), random_matrix(3, 3, 28)}));
+    REQUIRE_THROWS_WITH(addmm(t.variable(random_matrix(3, 3, 1)), t.variable(a), t.variable(b)),
+                        "addmm: c is 3x3, expected the product's shape 3x2");
+}

@@ -12,8 +12,8 @@ namespace tapegrad {
 namespace {
 
 // Node attributes: int_attr = B, int_attr2 = H (T = rows / B). saved = the probabilities a (B·H·T rows of
-// T), then one scratch block of kb rows of T per (sequence, head) for backward's da and dz: a step
-// allocates nothing.
+// T), then one scratch block of kb rows of T per thread (the pool's size when recorded) for backward's da
+// and dz: a step allocates nothing.
 //
 // The products run as GEMMs on row blocks of kb = 32 queries (detail/strided_gemm.hpp, on one head's
 // columns in place: no head is copied or transposed). Block r of queries [r0, r0 + kb) meets only the keys
@@ -82,10 +82,12 @@ void attention_vjp(Tape<T>& t, Node<T>& n) {
     const T* att = n.saved.data();
     T* dqkv = g->data();
     T* scratch = n.saved.data() + D.B * D.H * D.T * D.T;
+    const std::size_t slots = (n.saved.shape()[0] - D.B * D.H * D.T) / D.kb;  // chunks that have scratch
     const std::size_t C3 = 3 * D.d;
     const T scale = T(1) / std::sqrt(T(D.hd));
     // Each (sequence, head) pair writes only its own rows' and head's columns of dq, dk, dv: no races.
-    parallel_for(D.B * D.H, D.B * D.H * D.T * D.T * D.hd, [&](std::size_t p0, std::size_t p1) {
+    parallel_for_chunks(D.B * D.H, D.B * D.H * D.T * D.T * D.hd, slots, [&](std::size_t chunk, std::size_t p0, std::size_t p1) {
+        T* S = scratch + chunk * D.kb * D.T;
         for (std::size_t p = p0; p < p1; ++p) {
             const std::size_t b = p / D.H, h = p % D.H;
             const T* Q = qkv + b * D.T * C3 + h * D.hd;
@@ -94,7 +96,6 @@ void attention_vjp(Tape<T>& t, Node<T>& n) {
             const T* G = dy + b * D.T * D.d + h * D.hd;
             T* dQ = dqkv + b * D.T * C3 + h * D.hd;
             T *dK = dQ + D.d, *dV = dQ + 2 * D.d;
-            T* S = scratch + p * D.kb * D.T;
             for (std::size_t r0 = 0; r0 < D.T; r0 += D.kb) {
                 const std::size_t rows = std::min(D.kb, D.T - r0), keys = r0 + rows;
                 const T* Ar = A + r0 * D.T;
@@ -141,7 +142,8 @@ Var<T> causal_self_attention(const Var<T>& qkv, std::size_t batch, std::size_t t
     Node<T>& n = t.push(attention_def<T>, {qkv}, Shape{s[0], s[1] / 3});
     n.int_attr = std::int64_t(batch);
     n.int_attr2 = std::int64_t(heads);
-    n.saved.resize({batch * heads * (time + std::min(time, kQueryBlock)), time});  // same shape as last step: keeps its memory
+    // the probabilities, then a scratch block per thread; same shape as last step: keeps its memory
+    n.saved.resize({batch * heads * time + pool_size() * std::min(time, kQueryBlock), time});
     return t.commit(n);
 }
 

@@ -83,6 +83,37 @@ void affine_vjp(Tape<T>& t, Node<T>& n) {
 template <class T>
 const OpDef<T> affine_def{"affine", affine_forward<T>, affine_vjp<T>};
 
+// y = c + a · b   (inputs c, a, b): y starts as c, then one GEMM with beta = 1 adds the product.
+template <class T>
+void addmm_forward(Tape<T>& t, Node<T>& n) {
+    const Tensor<T>& c = t.input(n, 0).value;
+    std::copy(c.begin(), c.end(), n.value.begin());
+    xt::blas::gemm(t.input(n, 1).value, t.input(n, 2).value, n.value, false, false, T(1), T(1));
+}
+
+// dc += dy,  da += dy · bᵀ,  db += aᵀ · dy
+template <class T>
+void addmm_vjp(Tape<T>& t, Node<T>& n) {
+    const Tensor<T>& a = t.input(n, 1).value;
+    const Tensor<T>& b = t.input(n, 2).value;
+    bool overwrite = false;
+    if (Tensor<T>* gc = t.grad_sink(n, 0, &overwrite)) {
+        const T* dy = n.grad.data();
+        T* g = gc->data();
+        const std::size_t size = n.grad.size();
+        if (overwrite) std::copy(dy, dy + size, g);
+        else
+            for (std::size_t i = 0; i < size; ++i) g[i] += dy[i];
+    }
+    if (Tensor<T>* ga = t.grad_sink(n, 1, &overwrite))
+        xt::blas::gemm(n.grad, b, *ga, false, true, T(1), overwrite ? T(0) : T(1));
+    if (Tensor<T>* gb = t.grad_sink(n, 2, &overwrite))
+        xt::blas::gemm(a, n.grad, *gb, true, false, T(1), overwrite ? T(0) : T(1));
+}
+
+template <class T>
+const OpDef<T> addmm_def{"addmm", addmm_forward<T>, addmm_vjp<T>};
+
 }  // namespace
 
 template <class T>
@@ -110,6 +141,24 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
         throw ShapeError("matmul: empty operand: a is " + shape_str(sa) + ", b is " + shape_str(sb));
     return t.commit(t.push(matmul_def<T>, {a, b}, Shape{sa[0], sb[1]}));
 }
+
+template <class T>
+Var<T> addmm(const Var<T>& c, const Var<T>& a, const Var<T>& b) {
+    Tape<T>& t = a.tape();
+    const Shape sc = t.shape(c, "addmm"), sa = t.shape(a, "addmm"), sb = t.shape(b, "addmm");
+    if (sa[1] != sb[0])
+        throw ShapeError("addmm: inner dimensions differ: a is " + shape_str(sa) + ", b is " + shape_str(sb) +
+                         " (expected b to have " + std::to_string(sa[1]) + " rows)");
+    if (sc != Shape{sa[0], sb[1]})
+        throw ShapeError("addmm: c is " + shape_str(sc) + ", expected the product's shape " + std::to_string(sa[0]) + "x" +
+                         std::to_string(sb[1]));
+    if (sa[0] * sa[1] == 0 || sb[1] == 0)
+        throw ShapeError("addmm: empty operand: a is " + shape_str(sa) + ", b is " + shape_str(sb));
+    return t.commit(t.push(addmm_def<T>, {c, a, b}, sc));
+}
+
+template Var<float> addmm(const Var<float>&, const Var<float>&, const Var<float>&);
+template Var<double> addmm(const Var<double>&, const Var<double>&, const Var<double>&);
 
 template <class T>
 Var<T> matmul_nt(const Var<T>& a, const Var<T>& b) {

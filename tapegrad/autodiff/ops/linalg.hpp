@@ -9,6 +9,11 @@ namespace tapegrad {
 //   dp(i) += h(i-1)ᵀ · dh(i),   dh(i-1) += dh(i) · p(i)ᵀ
 template <class T> Var<T> matmul(const Var<T>& a, const Var<T>& b);
 
+// c: n×m, a: n×k, b: k×m → c + a·b (torch.addmm) in one op: y starts as a copy of c and one GEMM with
+// beta = 1 adds the product. A residual connection's add fused with the matmul before it, so that the
+// product is never a tensor of its own. VJP: dc += dy, da += dy·bᵀ, db += aᵀ·dy.
+template <class T> Var<T> addmm(const Var<T>& c, const Var<T>& a, const Var<T>& b);
+
 // a: n×k, b: m×k → a·bᵀ (n×m), without materialising bᵀ: BLAS reads b transposed. What a tied output
 // layer needs (logits = h·Eᵀ with E the vocab×d embedding table). VJP: da += dy·b, db += dyᵀ·a.
 template <class T> Var<T> matmul_nt(const Var<T>& a, const Var<T>& b);
