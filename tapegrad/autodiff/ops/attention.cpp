@@ -56,12 +56,8 @@ void attention_forward(Tape<T>& t, Node<T>& n) {
                 for (std::size_t i = r0; i < r0 + rows; ++i) {
                     T* a = A + i * D.T;
                     // a_ij = softmax over j ≤ i of z_ij/√hd, stably (z − max); j > i: 0
-                    T top = -std::numeric_limits<T>::infinity();
-                    for (std::size_t j = 0; j <= i; ++j) top = std::max(top, a[j] *= scale);
-                    detail::map_batches(a, a, i + 1, [top](const auto& v) { return xsimd::exp(v - decltype(v)(top)); });
-                    T sum = 0;
-                    for (std::size_t j = 0; j <= i; ++j) sum += a[j];
-                    const T inv = T(1) / sum;
+                    const T top = detail::scale_and_max(a, i + 1, scale);
+                    const T inv = T(1) / detail::exp_shifted_in_place(a, i + 1, top);
                     for (std::size_t j = 0; j <= i; ++j) a[j] *= inv;
                     std::fill(a + i + 1, a + D.T, T(0));
                 }

@@ -2,11 +2,57 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 
+#include "tapegrad/autodiff/detail/simd.hpp"
 #include "tapegrad/autodiff/parallel.hpp"
 
 namespace tapegrad {
 namespace {
+
+// Row reductions on xsimd batches: lane-wise partial sums, added up in a fixed order (the same bits at any
+// thread count; a scalar sum would not vectorise, floating-point addition not being associative).
+// Σ_c f(x_c) for a row, f taking a batch; the tail through one batch whose padding `f` maps to 0.
+template <class T, class F>
+T row_sum(const T* x, std::size_t n, T pad, F f) {
+    using B = xsimd::batch<T>;
+    constexpr std::size_t L = B::size;
+    B acc(T(0));
+    std::size_t c = 0;
+    for (; c + L <= n; c += L) acc += f(B::load_unaligned(x + c));
+    if (c < n) {
+        alignas(B::arch_type::alignment()) T buf[L];
+        std::fill(buf, buf + L, pad);
+        std::copy(x + c, x + n, buf);
+        acc += f(B::load_aligned(buf));
+    }
+    return xsimd::hadd(acc);
+}
+
+// (Σ_c ĝ_c, Σ_c ĝ_c·x̂_c) for a row, ĝ = g ⊙ γ, x̂ = (x − μ)·rstd.
+template <class T>
+std::pair<T, T> row_grad_sums(const T* x, const T* g, const T* gamma, std::size_t n, T mu, T rstd) {
+    using B = xsimd::batch<T>;
+    constexpr std::size_t L = B::size;
+    B acc_g(T(0)), acc_gx(T(0));
+    const B m(mu), r(rstd);
+    std::size_t c = 0;
+    for (; c + L <= n; c += L) {
+        const B gh = B::load_unaligned(g + c) * B::load_unaligned(gamma + c);
+        acc_g += gh;
+        acc_gx += gh * ((B::load_unaligned(x + c) - m) * r);
+    }
+    if (c < n) {  // padding g = 0: adds nothing
+        alignas(B::arch_type::alignment()) T bx[L] = {}, bg[L] = {}, bgam[L] = {};
+        std::copy(x + c, x + n, bx);
+        std::copy(g + c, g + n, bg);
+        std::copy(gamma + c, gamma + n, bgam);
+        const B gh = B::load_aligned(bg) * B::load_aligned(bgam);
+        acc_g += gh;
+        acc_gx += gh * ((B::load_aligned(bx) - m) * r);
+    }
+    return {xsimd::hadd(acc_g), xsimd::hadd(acc_gx)};
+}
 
 // Node attributes: scalar = eps, saved = n×2 [μ_r, rstd_r].
 template <class T>
@@ -21,11 +67,12 @@ void layer_norm_forward(Tape<T>& t, Node<T>& n) {
     parallel_for(R, R * W, [&](std::size_t r0, std::size_t r1) {
         for (std::size_t r = r0; r < r1; ++r) {
             const T* xr = x + r * W;
-            T sum = 0;
-            for (std::size_t c = 0; c < W; ++c) sum += xr[c];
-            const T mu = sum / T(W);
-            T sq = 0;  // two passes: Σ(x − μ)², no cancellation of E[x²] − μ²
-            for (std::size_t c = 0; c < W; ++c) sq += (xr[c] - mu) * (xr[c] - mu);
+            const T mu = row_sum(xr, W, T(0), [](const auto& v) { return v; }) / T(W);
+            // two passes: Σ(x − μ)², no cancellation of E[x²] − μ² (padding μ adds 0)
+            const T sq = row_sum(xr, W, mu, [mu](const auto& v) {
+                const auto dev = v - decltype(v)(mu);
+                return dev * dev;
+            });
             const T rstd = T(1) / std::sqrt(sq / T(W) + eps);
             T* yr = y + r * W;
             for (std::size_t c = 0; c < W; ++c) yr[c] = (xr[c] - mu) * rstd * gamma[c] + beta[c];
@@ -50,12 +97,7 @@ void layer_norm_vjp(Tape<T>& t, Node<T>& n) {
             for (std::size_t r = r0; r < r1; ++r) {
                 const T *xr = x + r * W, *gr = g + r * W;
                 const T mu = stats[2 * r], rstd = stats[2 * r + 1];
-                T mean_g = 0, mean_gx = 0;  // mean(ĝ), mean(ĝ ⊙ x̂)
-                for (std::size_t c = 0; c < W; ++c) {
-                    const T gh = gr[c] * gamma[c];
-                    mean_g += gh;
-                    mean_gx += gh * ((xr[c] - mu) * rstd);
-                }
+                auto [mean_g, mean_gx] = row_grad_sums(xr, gr, gamma, W, mu, rstd);  // then mean(ĝ), mean(ĝ ⊙ x̂)
                 mean_g /= T(W);
                 mean_gx /= T(W);
                 T* dr = dx + r * W;
