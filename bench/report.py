@@ -7,7 +7,7 @@
 For every size and thread count, runs tapegrad_bench --json and bench/pytorch_step.py alternately for
 --rounds rounds (OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set for both), PyTorch twice per round: as shipped
 and with glibc malloc told to keep freed memory (MALLOC_MMAP_MAX_=0, MALLOC_TRIM_THRESHOLD_ huge), which
-removes the page faults that dominate its large steps (../shared/docs/performance-notes.md). Prints a
+removes the page faults that dominate its large steps (docs/performance.md). Prints a
 Markdown table of medians: the step against the floor (the ratio is the median of pair ratios measured in
 one process), GFLOP/s, tape overhead, allocations, peak heap against theory, and the ratios tapegrad/PyTorch
 (below 1: tapegrad is faster). Without Debian's python3-torch the PyTorch columns say n/a.

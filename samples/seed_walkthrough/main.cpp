@@ -1,4 +1,4 @@
-// Reproduces the design note (../shared/docs/seed-math.md) with the tape, printing what the note prints.
+// Reproduces the design note (docs/math.md) with the tape, printing what the note prints.
 #include <iostream>
 
 #include "walkthrough.hpp"

@@ -1,4 +1,4 @@
-// The design note's worked example (../shared/docs/seed-math.md), computed with the tape.
+// The design note's worked example (docs/math.md), computed with the tape.
 //   vocabulary w = 3, input ids [0, 1], target ids [1, 2], logits ln(P).
 #pragma once
 

@@ -76,8 +76,8 @@ int main(int argc, char** argv) {
     app.add_option("--model", opt.model, "'default' (context MLP), 'seed' (the design note's model), 'gpt' (nanoGPT's baby GPT, with its training settings) or a spec")->capture_default_str();
     app.add_option("--context", opt.context, "previous characters the default model reads")->capture_default_str()->check(cli::unsigned_in(1, 256));
     app.add_option("--steps", opt.steps, "training steps")->capture_default_str()->check(cli::integer_in(1, std::int64_t(1) << 40));
-    app.add_option("--batch", opt.batch, "positions per step (windows for --model gpt)")->capture_default_str()->check(cli::unsigned_in(1, std::uint64_t(1) << 24));
-    app.add_option("--lr", opt.lr, "peak learning rate (Adam)")->capture_default_str()->check(cli::finite_positive());
+    app.add_option("--batch", opt.batch, "positions per step (windows of T tokens for a model with position(T), e.g. --model gpt)")->capture_default_str()->check(cli::unsigned_in(1, std::uint64_t(1) << 24));
+    app.add_option("--lr", opt.lr, "peak learning rate (Adam, or AdamW with --weight-decay and --model gpt)")->capture_default_str()->check(cli::finite_positive());
     app.add_option("--beta2", opt.beta2, "Adam's second-moment decay")->capture_default_str()->check(cli::unit_interval());
     app.add_option("--weight-decay", opt.weight_decay, "AdamW's decoupled weight decay on matrices (not on biases and LayerNorm gains)")->capture_default_str()->check(cli::finite_non_negative());
     app.add_option("--warmup", opt.warmup, "linear warm-up steps")->capture_default_str()->check(cli::integer_in(0, std::int64_t(1) << 40));

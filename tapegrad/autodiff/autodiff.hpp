@@ -1,4 +1,5 @@
-// tapegrad's autodiff: the tape, its ops and gradcheck. Include this one header.
+/// \file
+/// tapegrad's autodiff: the tape, its ops and gradcheck. Include this one header.
 #pragma once
 
 #include "tapegrad/autodiff/errors.hpp"

@@ -1,11 +1,14 @@
-// Finite-difference gradient check, shipped in the library for users' own functions, ops and layers.
-//
-// Central differences in double: numeric J[o, j] = (f(x + eps·e_j)[o] − f(x − eps·e_j)[o]) / (2·eps), compared
-// with the analytic Jacobian the tape computes (one backward per output element, seeded with e_o).
-// An element fails when |analytic − numeric| > atol + rtol·|numeric|; defaults as torch.autograd.gradcheck.
-//
-//   auto report = tapegrad::gradcheck([](const auto& x) { return sum(tanh(matmul(x[0], x[1]))); }, {A, B});
-//   REQUIRE(report);            // Catch2 prints the report when it fails
+/// \file
+/// Finite-difference gradient check, shipped in the library for users' own functions, ops and layers.
+///
+/// Central differences in double: numeric J[o, j] = (f(x + eps·e_j)[o] − f(x − eps·e_j)[o]) / (2·eps), compared
+/// with the analytic Jacobian the tape computes (one backward per output element, seeded with e_o).
+/// An element fails when |analytic − numeric| > atol + rtol·|numeric|; defaults as torch.autograd.gradcheck.
+///
+/// ~~~{.cpp}
+///   auto report = tapegrad::gradcheck([](const auto& x) { return sum(tanh(matmul(x[0], x[1]))); }, {A, B});
+///   REQUIRE(report);            // Catch2 prints the report when it fails
+/// ~~~
 #pragma once
 
 #include <functional>
@@ -21,29 +24,29 @@ struct GradcheckOptions {
     double eps = 1e-6;
     double atol = 1e-5;
     double rtol = 1e-3;
-    std::size_t max_reported = 5;  // worst elements kept in the report
+    std::size_t max_reported = 5;  ///< worst elements kept in the report
 };
 
 struct GradcheckEntry {
-    std::size_t input = 0;   // which input (index into the inputs given)
-    std::string input_name;  // "input 0", or a parameter's name
-    std::size_t row = 0, col = 0;  // element of that input
-    std::size_t output = 0;        // flat index of the output element whose gradient this is
+    std::size_t input = 0;   ///< which input (index into the inputs given)
+    std::string input_name;  ///< "input 0", or a parameter's name
+    std::size_t row = 0, col = 0;  ///< element of that input
+    std::size_t output = 0;        ///< flat index of the output element whose gradient this is
     double analytic = 0, numeric = 0, abs_error = 0, rel_error = 0;
     bool failed = false;
 };
 
 struct GradcheckReport {
     bool passed = true;
-    std::size_t checked = 0;  // (output element, input element) pairs compared
+    std::size_t checked = 0;  ///< (output element, input element) pairs compared
     double max_abs_error = 0, max_rel_error = 0;
-    std::vector<GradcheckEntry> worst;  // worst first: by |analytic − numeric| / (atol + rtol·|numeric|)
-    // Per-node mode: the first node whose VJP disagrees with its own forward.
+    std::vector<GradcheckEntry> worst;  ///< worst first: by |analytic − numeric| / (atol + rtol·|numeric|)
+    /// Per-node mode: the first node whose VJP disagrees with its own forward.
     bool has_failed_node = false;
     std::size_t failed_node = 0;
     std::string failed_op;
-    // Per-node mode, when the VJP is right from zero but wrong onto a gradient that already holds a value
-    // (it overwrote instead of adding): what it did, naming the input and the element.
+    /// Per-node mode, when the VJP is right from zero but wrong onto a gradient that already holds a value
+    /// (it overwrote instead of adding): what it did, naming the input and the element.
     std::string accumulate_error;
 
     explicit operator bool() const { return passed; }
@@ -51,28 +54,28 @@ struct GradcheckReport {
 };
 std::ostream& operator<<(std::ostream& os, const GradcheckReport& r);
 
-// A function of tape variables returning the output to check (any shape).
+/// A function of tape variables returning the output to check (any shape).
 using GradcheckFunction = std::function<Var<double>(const std::vector<Var<double>>&)>;
 
-// Checks f's gradient with respect to every input, on a tape of its own.
+/// Checks f's gradient with respect to every input, on a tape of its own.
 GradcheckReport gradcheck(const GradcheckFunction& f, const std::vector<Tensor<double>>& inputs,
                           const GradcheckOptions& options = {});
 
-// Per-node mode: records f once, then checks each recorded node's VJP against finite differences of that
-// node's own forward, in recording order; stops at the first wrong node and names it. Every VJP runs twice
-// per seed: onto fresh gradients (the overwrite path a VJP may take on a gradient's first write) and onto
-// gradients that already hold values, which it must add to (the path of a value used twice).
+/// Per-node mode: records f once, then checks each recorded node's VJP against finite differences of that
+/// node's own forward, in recording order; stops at the first wrong node and names it. Every VJP runs twice
+/// per seed: onto fresh gradients (the overwrite path a VJP may take on a gradient's first write) and onto
+/// gradients that already hold values, which it must add to (the path of a value used twice).
 GradcheckReport gradcheck_nodes(const GradcheckFunction& f, const std::vector<Tensor<double>>& inputs,
                                 const GradcheckOptions& options = {});
 
-// The engine behind both, for anything that can be re-evaluated and differentiated (nn's module
-// gradcheck perturbs parameters through it).
+/// The engine behind both, for anything that can be re-evaluated and differentiated (nn's module
+/// gradcheck perturbs parameters through it).
 struct GradcheckTarget {
-    std::vector<Tensor<double>*> inputs;  // perturbed in place, restored afterwards
-    std::vector<std::string> names;       // optional, one per input
-    std::function<Var<double>()> evaluate;                          // records a fresh step, returns the output
-    std::function<void()> reset_gradients;                          // before each backward
-    std::function<Tensor<double>(std::size_t input)> gradient;      // input's gradient after backward
+    std::vector<Tensor<double>*> inputs;  ///< perturbed in place, restored afterwards
+    std::vector<std::string> names;       ///< optional, one per input
+    std::function<Var<double>()> evaluate;                          ///< records a fresh step, returns the output
+    std::function<void()> reset_gradients;                          ///< before each backward
+    std::function<Tensor<double>(std::size_t input)> gradient;      ///< input's gradient after backward
 };
 GradcheckReport gradcheck(const GradcheckTarget& target, const GradcheckOptions& options = {});
 

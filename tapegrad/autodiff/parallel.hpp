@@ -1,7 +1,8 @@
-// Loops outside BLAS split over tapegrad's OpenMP pool (the one set_num_threads sizes) in contiguous
-// chunks, so that each chunk is one vectorisable loop. For op implementers and optimizers: a custom op or a
-// user's optimizer parallelises its loops the way the built-in ones do, without including <omp.h>.
-// Small loops stay on the calling thread: waking another costs more than it saves.
+/// \file
+/// Loops outside BLAS split over tapegrad's OpenMP pool (the one set_num_threads sizes) in contiguous
+/// chunks, so that each chunk is one vectorisable loop. For op implementers and optimizers: a custom op or a
+/// user's optimizer parallelises its loops the way the built-in ones do, without including <omp.h>.
+/// Small loops stay on the calling thread: waking another costs more than it saves.
 #pragma once
 
 #include <algorithm>

@@ -1,30 +1,33 @@
-// The tape: a flat list of nodes in recording order, and backward as one reverse loop over it.
-//
-// Two kinds of nodes live on a tape:
-//   - parameters: leaves that persist across training steps (created by Tape::parameter);
-//   - step nodes: everything recorded during one step (inputs, constants, op results). Tape::clear()
-//     ends the step; the step's nodes are dropped but their buffers stay allocated and are reused by the
-//     next step's nodes, so a steady-state training loop does not allocate.
-//
-// A Var is a cheap handle (tape pointer, node id, step generation). Using a handle whose step was cleared
-// throws UsageError.
-//
-// ── The VJP contract ──────────────────────────────────────────────────────────────────────────────────
-// An op is a pair of functions, forward and vjp (OpDef), written next to each other in autodiff/ops/.
-//   forward(tape, node): reads the values of node.inputs and node's attributes, writes node.value, whose
-//                        shape was set when the node was recorded. It never records nodes.
-//   vjp(tape, node):     called once per backward with node.grad = dL/d(node.value). For every input that
-//                        requires a gradient it ADDS dL/d(input) into tape.grad_sink(input): it never
-//                        overwrites, so a value used several times receives the sum of its uses.
-// The reverse loop calls vjp only for nodes that require a gradient and received one.
-// A VJP that writes every element of an input's gradient may ask for the buffer with
-// grad_sink(id, &overwrite): on the gradient's first use in this backward the buffer is not zeroed and
-// overwrite is true, and the VJP must then assign instead of adding (a GEMM with beta = 0).
-//
-// ── Anomaly mode ──────────────────────────────────────────────────────────────────────────────────────
-// set_detect_anomaly(true) checks every op's output after its forward, and every gradient an op's VJP
-// produced, for NaN and Inf; the first one found raises AnomalyError naming the op, the node and the pass.
-// Off by default; when off it costs one predictable branch per node.
+/// \file
+/// The tape: a flat list of nodes in recording order, and backward as one reverse loop over it.
+///
+/// Two kinds of nodes live on a tape:
+///   - parameters: leaves that persist across training steps (created by Tape::parameter);
+///   - step nodes: everything recorded during one step (inputs, constants, op results). Tape::clear()
+///     ends the step; the step's nodes are dropped but their buffers stay allocated and are reused by the
+///     next step's nodes, so a steady-state training loop does not allocate.
+///
+/// A Var is a cheap handle (tape pointer, node id, step generation). Using a handle whose step was cleared
+/// throws UsageError.
+///
+/// ### The VJP contract
+/// An op is a pair of functions, forward and vjp (OpDef), written next to each other in autodiff/ops/.
+/// ~~~{.unparsed}
+///   forward(tape, node): reads the values of node.inputs and node's attributes, writes node.value, whose
+///                        shape was set when the node was recorded. It never records nodes.
+///   vjp(tape, node):     called once per backward with node.grad = dL/d(node.value). For every input that
+///                        requires a gradient it ADDS dL/d(input) into tape.grad_sink(input): it never
+///                        overwrites, so a value used several times receives the sum of its uses.
+/// ~~~
+/// The reverse loop calls vjp only for nodes that require a gradient and received one.
+/// A VJP that writes every element of an input's gradient may ask for the buffer with
+/// grad_sink(id, &overwrite): on the gradient's first use in this backward the buffer is not zeroed and
+/// overwrite is true, and the VJP must then assign instead of adding (a GEMM with beta = 0).
+///
+/// ### Anomaly mode
+/// set_detect_anomaly(true) checks every op's output after its forward, and every gradient an op's VJP
+/// produced, for NaN and Inf; the first one found raises AnomalyError naming the op, the node and the pass.
+/// Off by default; when off it costs one predictable branch per node.
 #pragma once
 
 #include <type_traits>
@@ -51,11 +54,11 @@ struct Node;
 template <class T>
 class Var;
 
-// Node ids: parameters and step nodes share one index space; parameters carry the top bit.
+/// Node ids: parameters and step nodes share one index space; parameters carry the top bit.
 using NodeId = std::uint32_t;
 inline constexpr NodeId kParameterBit = 0x80000000u;
 
-// "p3" for parameter 3, "#5" for step node 5: how nodes are named in listings and reports.
+/// "p3" for parameter 3, "#5" for step node 5: how nodes are named in listings and reports.
 std::string node_label(NodeId id);
 
 template <class T>
@@ -65,13 +68,13 @@ struct OpDef {
     void (*vjp)(Tape<T>&, Node<T>&);
 };
 
-// A user-supplied primitive op (see autodiff/ops/custom.hpp).
+/// A user-supplied primitive op (see autodiff/ops/custom.hpp).
 template <class T>
 struct CustomOpFns {
     std::string name;
-    // out has its shape already; fill it from the inputs.
+    /// out has its shape already; fill it from the inputs.
     std::function<void(std::span<const Tensor<T>* const> inputs, Tensor<T>& out)> forward;
-    // Add dL/d(input k) into grads[k] (nullptr where input k needs no gradient).
+    /// Add dL/d(input k) into grads[k] (nullptr where input k needs no gradient).
     std::function<void(std::span<const Tensor<T>* const> inputs, const Tensor<T>& out, const Tensor<T>& dout,
                        std::span<Tensor<T>* const> grads)>
         vjp;
@@ -79,17 +82,17 @@ struct CustomOpFns {
 
 template <class T>
 struct Node {
-    const OpDef<T>* op = nullptr;  // nullptr: a leaf (parameter, input, constant or no-grad result)
-    const char* label = "leaf";    // op name, kept for the listing even when no backward is recorded
+    const OpDef<T>* op = nullptr;  ///< nullptr: a leaf (parameter, input, constant or no-grad result)
+    const char* label = "leaf";    ///< op name, kept for the listing even when no backward is recorded
     std::vector<NodeId> inputs;
     Tensor<T> value;
     Tensor<T> grad;
     bool requires_grad = false;
-    bool grad_live = false;  // grad holds dL/d(value); when false the gradient is zero
-    bool grad_released = false;  // backward gave grad's buffer back (Tape::set_release_intermediate_gradients)
+    bool grad_live = false;  ///< grad holds dL/d(value); when false the gradient is zero
+    bool grad_released = false;  ///< backward gave grad's buffer back (Tape::set_release_intermediate_gradients)
     bool is_parameter = false;
-    NodeId self = 0;  // this node's id
-    // Attributes an op keeps for its forward and VJP (meaning documented by each op).
+    NodeId self = 0;  ///< this node's id
+    /// Attributes an op keeps for its forward and VJP (meaning documented by each op).
     double scalar = 0.0;
     double scalar2 = 0.0;
     std::int64_t int_attr = 0;
@@ -100,7 +103,7 @@ struct Node {
 
     std::size_t rows() const { return value.shape()[0]; }
     std::size_t cols() const { return value.shape()[1]; }
-    // Bytes this node keeps alive until backward: its value and what the op saved.
+    /// Bytes this node keeps alive until backward: its value and what the op saved.
     std::size_t bytes_kept() const { return (value.size() + saved.size()) * sizeof(T) + ids.size() * sizeof(std::int64_t); }
 };
 
@@ -114,15 +117,15 @@ public:
     bool valid() const { return tape_ != nullptr; }
 
     const Tensor<T>& value() const;
-    // Values of parameters may be changed in place (optimizers, checkpoint loading).
+    /// Values of parameters may be changed in place (optimizers, checkpoint loading).
     Tensor<T>& mutable_value() const;
-    // dL/d(this), read without side effects. UsageError when it does not require a gradient, when no
-    // gradient reached it (has_grad() is false: it does not influence the last backward's output, or
-    // zero_grad forgot it), or when backward released it (Tape::set_release_intermediate_gradients).
+    /// dL/d(this), read without side effects. UsageError when it does not require a gradient, when no
+    /// gradient reached it (has_grad() is false: it does not influence the last backward's output, or
+    /// zero_grad forgot it), or when backward released it (Tape::set_release_intermediate_gradients).
     const Tensor<T>& grad() const;
-    // A parameter's gradient, writable in place: what an optimizer, gradient clipping or an all-reduce
-    // changes. After the call the gradient is live (zeros if none had reached the parameter). UsageError
-    // unless this is a parameter.
+    /// A parameter's gradient, writable in place: what an optimizer, gradient clipping or an all-reduce
+    /// changes. After the call the gradient is live (zeros if none had reached the parameter). UsageError
+    /// unless this is a parameter.
     Tensor<T>& mutable_grad() const;
     bool has_grad() const;
     bool requires_grad() const;
@@ -132,7 +135,7 @@ public:
     std::size_t rows() const { return shape()[0]; }
     std::size_t cols() const { return shape()[1]; }
     std::size_t size() const { return rows() * cols(); }
-    // The value of a 1×1 variable.
+    /// The value of a 1×1 variable.
     T item() const;
 
     void backward() const;
@@ -143,7 +146,7 @@ private:
     Var(Tape<T>* tape, NodeId id, std::uint32_t generation) : tape_(tape), id_(id), generation_(generation) {}
     Tape<T>* tape_ = nullptr;
     NodeId id_ = 0;
-    std::uint32_t generation_ = 0;  // 0 for parameters, which outlive steps
+    std::uint32_t generation_ = 0;  ///< 0 for parameters, which outlive steps
 };
 
 template <class T>
@@ -154,13 +157,13 @@ public:
     Tape& operator=(const Tape&) = delete;
 
     // ── Leaves ──
-    // A parameter: persists across steps, requires a gradient, accumulates it until zero_grad.
+    /// A parameter: persists across steps, requires a gradient, accumulates it until zero_grad.
     Var<T> parameter(Tensor<T> value);
-    // A step leaf: an input of this step, with or without a gradient.
+    /// A step leaf: an input of this step, with or without a gradient.
     Var<T> variable(const Tensor<T>& value, bool requires_grad = true);
     Var<T> constant(const Tensor<T>& value) { return variable(value, false); }
-    // A tensor of another element type (Tape<float>::parameter(Tensor<double>)) does not convert silently:
-    // convert it explicitly, e.g. parameter(Tensor<float>(x)).
+    /// A tensor of another element type (Tape<float>::parameter(Tensor<double>)) does not convert silently:
+    /// convert it explicitly, e.g.\ parameter(Tensor<float>(x)).
     template <class U>
         requires(!std::is_same_v<U, T>)
     Var<T> parameter(const Tensor<U>&) = delete;
@@ -170,27 +173,27 @@ public:
     template <class U>
         requires(!std::is_same_v<U, T>)
     Var<T> constant(const Tensor<U>&) = delete;
-    // A step leaf holding a copy of v's value, cut off from v's graph.
+    /// A step leaf holding a copy of v's value, cut off from v's graph.
     Var<T> detach(const Var<T>& v);
 
     // ── Backward ──
-    // Reverse loop from out to the first node. Gradients of leaves (parameters, step variables) add up
-    // across calls; gradients of intermediate nodes are recomputed by each call.
+    /// Reverse loop from out to the first node. Gradients of leaves (parameters, step variables) add up
+    /// across calls; gradients of intermediate nodes are recomputed by each call.
     void backward(const Var<T>& out);
     void backward(const Var<T>& out, const Tensor<T>& seed);
 
     // ── Steps ──
-    // Ends the step: every step handle becomes invalid; buffers are kept for the next step.
+    /// Ends the step: every step handle becomes invalid; buffers are kept for the next step.
     void clear();
-    // Forget the gradients of all parameters (or of one).
+    /// Forget the gradients of all parameters (or of one).
     void zero_grad();
     void zero_grad(const Var<T>& parameter);
 
     // ── Memory of backward ──
-    // When on, backward gives an intermediate node's gradient buffer back as soon as that node's VJP has
-    // run, and later nodes of the same (and the next) backward reuse it: a step then keeps about one
-    // gradient buffer per size alive instead of one per node. Leaves (parameters, step variables) keep
-    // theirs. Reading a released gradient is a UsageError. Off by default (every gradient stays readable).
+    /// When on, backward gives an intermediate node's gradient buffer back as soon as that node's VJP has
+    /// run, and later nodes of the same (and the next) backward reuse it: a step then keeps about one
+    /// gradient buffer per size alive instead of one per node. Leaves (parameters, step variables) keep
+    /// theirs. Reading a released gradient is a UsageError. Off by default (every gradient stays readable).
     void set_release_intermediate_gradients(bool on) { release_intermediate_gradients_ = on; }
     bool release_intermediate_gradients() const { return release_intermediate_gradients_; }
 
@@ -203,17 +206,17 @@ public:
     void set_detect_anomaly(bool on) { detect_anomaly_ = on; }
 
     // ── Inspection ──
-    std::size_t size() const { return n_step_; }              // step nodes recorded
+    std::size_t size() const { return n_step_; }              ///< step nodes recorded
     std::size_t num_parameters() const { return params_.size(); }
     std::uint32_t generation() const { return generation_; }
-    // Index, op, input and output shapes, bytes kept for backward, and the total.
+    /// Index, op, input and output shapes, bytes kept for backward, and the total.
     void print(std::ostream& os) const;
     std::string to_string() const;
-    // Graphviz DOT of the current step (parameters drawn as boxes).
+    /// Graphviz DOT of the current step (parameters drawn as boxes).
     std::string to_dot() const;
 
     // ── For op implementers ──
-    // Validated access to the node behind a handle (throws UsageError for a cleared step's handle).
+    /// Validated access to the node behind a handle (throws UsageError for a cleared step's handle).
     Node<T>& node(const Var<T>& v, const char* op = "tape");
     const Node<T>& node(const Var<T>& v, const char* op = "tape") const;
     Node<T>& node(NodeId id) { return (id & kParameterBit) ? params_[id & ~kParameterBit] : steps_[id]; }
@@ -221,19 +224,19 @@ public:
         return (id & kParameterBit) ? params_[id & ~kParameterBit] : steps_[id];
     }
     Node<T>& input(const Node<T>& n, std::size_t k) { return node(n.inputs[k]); }
-    // The shape behind a handle, checked on behalf of `op` (errors name that op).
+    /// The shape behind a handle, checked on behalf of `op` (errors name that op).
     Shape shape(const Var<T>& v, const char* op) const { return shape_of(node(v, op).value); }
-    // Starts a node: checks the handles, sets op, inputs and output shape; the caller then sets the
-    // node's attributes and calls commit(), which runs forward.
+    /// Starts a node: checks the handles, sets op, inputs and output shape; the caller then sets the
+    /// node's attributes and calls commit(), which runs forward.
     Node<T>& push(const OpDef<T>& op, std::initializer_list<Var<T>> inputs, Shape out_shape);
     Node<T>& push(const OpDef<T>& op, std::span<const Var<T>> inputs, Shape out_shape);
     Var<T> commit(Node<T>& n);
-    // The gradient buffer of a node, zero-initialised on first use in this backward; nullptr when the
-    // node needs no gradient. VJPs add into it.
+    /// The gradient buffer of a node, zero-initialised on first use in this backward; nullptr when the
+    /// node needs no gradient. VJPs add into it.
     Tensor<T>* grad_sink(NodeId id);
     Tensor<T>* grad_sink(const Node<T>& input_of, std::size_t k) { return grad_sink(input_of.inputs[k]); }
-    // The same, for a VJP that writes every element: on first use the buffer is left as it is and
-    // *overwrite is set to true (assign, do not add); otherwise *overwrite is false (add).
+    /// The same, for a VJP that writes every element: on first use the buffer is left as it is and
+    /// *overwrite is set to true (assign, do not add); otherwise *overwrite is false (add).
     Tensor<T>* grad_sink(NodeId id, bool* overwrite);
     Tensor<T>* grad_sink(const Node<T>& input_of, std::size_t k, bool* overwrite) {
         return grad_sink(input_of.inputs[k], overwrite);
@@ -243,29 +246,29 @@ public:
 
 private:
     Node<T>& next_step_node();
-    // Sizes the value buffer of the step node just taken by next_step_node; on a failed allocation
-    // (ResourceError naming `op`) the node is given back, so that nothing is recorded.
+    /// Sizes the value buffer of the step node just taken by next_step_node; on a failed allocation
+    /// (ResourceError naming `op`) the node is given back, so that nothing is recorded.
     void size_new_node(Node<T>& n, std::size_t rows, std::size_t cols, const char* op, const char* what);
     void check_handle(const Var<T>& v, const char* op) const;
     void check_forward_anomaly(const Node<T>& n) const;
     void check_backward_anomaly(const Node<T>& n) const;
 
-    // Deques: recording a node never moves the others, so references returned by Var::value() and
-    // Var::grad() stay valid until the step is cleared.
+    /// Deques: recording a node never moves the others, so references returned by Var::value() and
+    /// Var::grad() stay valid until the step is cleared.
     std::deque<Node<T>> params_;
-    std::deque<Node<T>> steps_;  // steps_.size() >= n_step_: nodes past n_step_ are spare buffers
+    std::deque<Node<T>> steps_;  ///< steps_.size() >= n_step_: nodes past n_step_ are spare buffers
     std::size_t n_step_ = 0;
     std::uint32_t generation_ = 1;
     bool grad_enabled_ = true;
     bool detect_anomaly_ = false;
-    Tensor<T> unit_seed_;  // backward()'s 1×1 seed of 1, made on first use and kept: a step allocates nothing
+    Tensor<T> unit_seed_;  ///< backward()'s 1×1 seed of 1, made on first use and kept: a step allocates nothing
     bool release_intermediate_gradients_ = false;
-    std::vector<Tensor<T>> grad_pool_;  // released gradient buffers, reused by size
-    // Gives n a gradient buffer of its value's shape: its own, or one of the pool's of that size.
+    std::vector<Tensor<T>> grad_pool_;  ///< released gradient buffers, reused by size
+    /// Gives n a gradient buffer of its value's shape: its own, or one of the pool's of that size.
     void take_grad_buffer(Node<T>& n);
 };
 
-// Scoped no-grad: nothing recorded inside is differentiable (results are leaves without a gradient).
+/// Scoped no-grad: nothing recorded inside is differentiable (results are leaves without a gradient).
 template <class T>
 class NoGradGuard {
 public:

@@ -1,4 +1,5 @@
-// tapegrad::distributed: data-parallel training over MPI (built when CMake finds MPI).
+/// \file
+/// tapegrad::distributed: data-parallel training over MPI (built when CMake finds MPI).
 #pragma once
 
 #include "tapegrad/distributed/data_parallel.hpp"

@@ -1,14 +1,17 @@
-// The design note's language model (seed-math 2.3 and 5), with the note's parameter names:
-//
-//   E  : w×d   h3 = E[ids]        (n×d)
-//   W3 : d×f   h2 = h3·W3         (n×f)   [optionally h2 = act(h3·W3)]
-//   W2 : f×d   h1 = h2·W2         (n×d)
-//   W1 : d×w   logits = h1·W1     (n×w)
-//
-// No biases and no activation by default: exactly the note. `widths` generalises the chain (seed-math 5):
-// widths {d, f, d} is the note's model, {d} is E·W1 alone, {d, f, g, d} has four matrices W4…W1.
-// The matrices are named W<x> … W1 counting down to the output; the activation, if any, follows every
-// matrix but the last two (W2 and W1).
+/// \file
+/// The design note's language model (seed-math 2.3 and 5), with the note's parameter names:
+///
+/// ~~~{.unparsed}
+///   E  : w×d   h3 = E[ids]        (n×d)
+///   W3 : d×f   h2 = h3·W3         (n×f)   [optionally h2 = act(h3·W3)]
+///   W2 : f×d   h1 = h2·W2         (n×d)
+///   W1 : d×w   logits = h1·W1     (n×w)
+/// ~~~
+///
+/// No biases and no activation by default: exactly the note. `widths` generalises the chain (seed-math 5):
+/// widths {d, f, d} is the note's model, {d} is E·W1 alone, {d, f, g, d} has four matrices W4…W1.
+/// The matrices are named W<x> … W1 counting down to the output; the activation, if any, follows every
+/// matrix but the last two (W2 and W1).
 #pragma once
 
 #include <vector>
@@ -25,24 +28,24 @@ class SeedLanguageModel : public Module<T> {
 public:
     SeedLanguageModel(Tape<T>& tape, std::size_t vocab, std::vector<std::size_t> widths, Generator& gen,
                       Activation activation = Activation::none);
-    // The note's sizes: widths {d, f, d}.
+    /// The note's sizes: widths {d, f, d}.
     SeedLanguageModel(Tape<T>& tape, std::size_t vocab, std::size_t d, std::size_t f, Generator& gen,
                       Activation activation = Activation::none)
         : SeedLanguageModel(tape, vocab, {d, f, d}, gen, activation) {}
 
     Var<T> forward_tokens(const TokenInput& tokens) override;
-    // Every intermediate of the chain: [h after E, h after each matrix …, logits].
+    /// Every intermediate of the chain: [h after E, h after each matrix …, logits].
     std::vector<Var<T>> forward_all(const TokenInput& tokens);
     std::string describe() const override;
 
     Var<T> E;
-    std::vector<Var<T>> W;  // W[0] = W<x> (first after E) … W.back() = W1 (output)
+    std::vector<Var<T>> W;  ///< W[0] = W<x> (first after E) … W.back() = W1 (output)
 
 private:
     std::size_t vocab_;
     std::vector<std::size_t> widths_;
     Activation activation_;
-    // Records E[ids] and the chain of matrices, calling visit on every intermediate; returns the logits.
+    /// Records E[ids] and the chain of matrices, calling visit on every intermediate; returns the logits.
     template <class Visit>
     Var<T> run_chain(const TokenInput& tokens, Visit&& visit);
 };

@@ -1,5 +1,6 @@
-// The layers. Each is a struct holding its parameters and a forward composed of tape ops: none has a
-// backward of its own. Weights follow the design note's orientation, y = x·W (+ b) with W: in×out.
+/// \file
+/// The layers. Each is a struct holding its parameters and a forward composed of tape ops: none has a
+/// backward of its own. Weights follow the design note's orientation, y = x·W (+ b) with W: in×out.
 #pragma once
 
 #include <cstdint>
@@ -11,8 +12,8 @@
 
 namespace tapegrad {
 
-// y = x·W + b.  x: n×in, W: in×out, b: 1×out → n×out.
-// Initialised as torch.nn.Linear: W and b uniform in [−1/√in, 1/√in].
+/// y = x·W + b.  x: n×in, W: in×out, b: 1×out → n×out.
+/// Initialised as torch.nn.Linear: W and b uniform in [−1/√in, 1/√in].
 template <class T>
 class Linear : public Module<T> {
 public:
@@ -21,13 +22,13 @@ public:
     std::string describe() const override;
     std::size_t in_features() const { return in_; }
     std::size_t out_features() const { return out_; }
-    Var<T> weight, bias;  // bias invalid when built without one
+    Var<T> weight, bias;  ///< bias invalid when built without one
 
 private:
     std::size_t in_, out_;
 };
 
-// y[k] = E[ids[k]].  ids: n (context 1) → n×d. Initialised N(0, 1) as torch.nn.Embedding.
+/// y[k] = E[ids[k]].  ids: n (context 1) → n×d. Initialised N(0, 1) as torch.nn.Embedding.
 template <class T>
 class Embedding : public Module<T> {
 public:
@@ -42,10 +43,10 @@ private:
     std::size_t vocab_, dim_;
 };
 
-// The MLP language model's input layer (Bengio et al., 2003): each position reads its k previous tokens
-// (itself last) and gets the concatenation of their embeddings.  ids: n×k → n×(k·d).
-// The table has vocab + 1 rows: id `vocab` is the reserved padding id for positions before the start of
-// a sequence (see make_contexts). With k = 1 this is a plain embedding.
+/// The MLP language model's input layer (Bengio et al., 2003): each position reads its k previous tokens
+/// (itself last) and gets the concatenation of their embeddings.  ids: n×k → n×(k·d).
+/// The table has vocab + 1 rows: id `vocab` is the reserved padding id for positions before the start of
+/// a sequence (see make_contexts). With k = 1 this is a plain embedding.
 template <class T>
 class ContextEmbedding : public Module<T> {
 public:
@@ -60,7 +61,7 @@ private:
     std::size_t vocab_, context_, dim_;
 };
 
-// Rows of k ids for every position of a sequence: row i = seq[i−k+1 .. i], `pad` before the start.
+/// Rows of k ids for every position of a sequence: row i = seq[i−k+1 .. i], `pad` before the start.
 std::vector<std::int64_t> make_contexts(std::span<const std::int64_t> sequence, std::size_t k, std::int64_t pad);
 
 template <class T>
@@ -71,16 +72,18 @@ public:
     std::string describe() const override { return "ReLU"; }
 };
 
-// Causal multi-head self-attention over sequences of `block` consecutive rows (row b·block + t):
-//   qkv = x·W_qkv (d×3d),  a = causal_self_attention(qkv, rows/block, block, heads),  y = a·W_proj (d×d)
-// No biases (nanoGPT's bias=False); both matrices initialised as torch.nn.Linear, U(±1/√d). x: (B·block)×d,
-// or fewer than `block` rows: one shorter sequence (a prompt that has not yet filled the window).
+/// Causal multi-head self-attention over sequences of `block` consecutive rows (row b·block + t):
+/// ~~~{.unparsed}
+///   qkv = x·W_qkv (d×3d),  a = causal_self_attention(qkv, rows/block, block, heads),  y = a·W_proj (d×d)
+/// ~~~
+/// No biases (nanoGPT's bias=False); both matrices initialised as torch.nn.Linear, U(±1/√d). x: (B·block)×d,
+/// or fewer than `block` rows: one shorter sequence (a prompt that has not yet filled the window).
 template <class T>
 class CausalSelfAttention : public Module<T> {
 public:
     CausalSelfAttention(Tape<T>& tape, std::size_t d, std::size_t heads, std::size_t block, Generator& gen);
-    Var<T> forward(const Var<T>& x) override;  // heads(x) · W_proj
-    // The heads before the output projection: causal_self_attention(x·W_qkv), (B·block)×d.
+    Var<T> forward(const Var<T>& x) override;  ///< heads(x) · W_proj
+    /// The heads before the output projection: causal_self_attention(x·W_qkv), (B·block)×d.
     Var<T> heads(const Var<T>& x);
     std::string describe() const override;
     std::size_t block() const { return block_; }
@@ -91,7 +94,7 @@ private:
     std::size_t d_, heads_, block_;
 };
 
-// Exact GELU, x·Φ(x), as torch.nn.GELU().
+/// Exact GELU, x·Φ(x), as torch.nn.GELU().
 template <class T>
 class GELU : public Module<T> {
 public:
@@ -116,8 +119,8 @@ public:
     std::string describe() const override { return "Sigmoid"; }
 };
 
-// Over each row: y = (x − μ) / √(σ² + eps) ⊙ γ + β, σ² the biased variance (torch.nn.LayerNorm).
-// x: n×width, γ, β: 1×width (ones, zeros).
+/// Over each row: y = (x − μ) / √(σ² + eps) ⊙ γ + β, σ² the biased variance (torch.nn.LayerNorm).
+/// x: n×width, γ, β: 1×width (ones, zeros).
 template <class T>
 class LayerNorm : public Module<T> {
 public:
@@ -131,8 +134,8 @@ private:
     double eps_;
 };
 
-// In train mode zeroes each element with probability p and scales the rest by 1/(1 − p); identity in
-// eval mode. Its random stream is its own, seeded at construction.
+/// In train mode zeroes each element with probability p and scales the rest by 1/(1 − p); identity in
+/// eval mode. Its random stream is its own, seeded at construction.
 template <class T>
 class Dropout : public Module<T> {
 public:
@@ -140,7 +143,7 @@ public:
     Var<T> forward(const Var<T>& x) override;
     std::string describe() const override;
     double p() const { return p_; }
-    // Restart the random stream (e.g. to draw the same mask again in a gradient check).
+    /// Restart the random stream (e.g.\ to draw the same mask again in a gradient check).
     void reseed(std::uint64_t seed) { gen_ = Generator(seed); }
 
 private:

@@ -1,6 +1,7 @@
-// Module: what every layer and model is. A module registers named parameters (on a tape) and named
-// submodules; named_parameters() walks them in registration order with stable dotted names
-// ("ffn.0.weight"). A new layer composes tape ops in forward() and never writes a backward.
+/// \file
+/// Module: what every layer and model is. A module registers named parameters (on a tape) and named
+/// submodules; named_parameters() walks them in registration order with stable dotted names
+/// ("ffn.0.weight"). A new layer composes tape ops in forward() and never writes a backward.
 #pragma once
 
 #include <cstdint>
@@ -15,8 +16,8 @@
 
 namespace tapegrad {
 
-// Token ids fed to a model: n rows of `context` ids each (row-major), oldest first; the last id of a row is
-// the current token. Plain sequences have context 1.
+/// Token ids fed to a model: n rows of `context` ids each (row-major), oldest first; the last id of a row is
+/// the current token. Plain sequences have context 1.
 struct TokenInput {
     std::span<const std::int64_t> ids;
     std::size_t context = 1;
@@ -31,36 +32,38 @@ public:
     Module(const Module&) = delete;
     Module& operator=(const Module&) = delete;
 
-    // The two ways into a module, each its own virtual so that a layer overrides just the one it has
-    // (no name hiding, no `using` in every layer):
-    //   forward(x):             a layer of tensors, x → y (Linear, LayerNorm, attention, a residual block);
-    //   forward_tokens(tokens): a module that reads token ids (embeddings, and models that start with one).
-    // Call either as model(x) / model(tokens). The defaults throw UsageError naming the module.
+    /// The two ways into a module, each its own virtual so that a layer overrides just the one it has
+    /// (no name hiding, no `using` in every layer):
+    /// ~~~{.unparsed}
+    ///   forward(x):             a layer of tensors, x → y (Linear, LayerNorm, attention, a residual block);
+    ///   forward_tokens(tokens): a module that reads token ids (embeddings, and models that start with one).
+    /// ~~~
+    /// Call either as model(x) / model(tokens). The defaults throw UsageError naming the module.
     virtual Var<T> forward(const Var<T>& x);
     virtual Var<T> forward_tokens(const TokenInput& tokens);
     Var<T> operator()(const Var<T>& x) { return forward(x); }
     Var<T> operator()(const TokenInput& tokens) { return forward_tokens(tokens); }
 
-    // Short description, e.g. "Linear(64 -> 256, bias)".
+    /// Short description, e.g.\ "Linear(64 -> 256, bias)".
     virtual std::string describe() const = 0;
-    // Ids per position this module reads (1 for plain embeddings; k for a context of k tokens).
+    /// Ids per position this module reads (1 for plain embeddings; k for a context of k tokens).
     virtual std::size_t context_size() const { return 1; }
 
     std::vector<NamedParameter<T>> named_parameters() const;
     std::vector<Var<T>> parameters() const;
-    std::size_t parameter_count() const;  // number of scalars
-    // Submodules in registration order, with their names.
+    std::size_t parameter_count() const;  ///< number of scalars
+    /// Submodules in registration order, with their names.
     const std::vector<std::pair<std::string, std::shared_ptr<Module<T>>>>& children() const { return children_; }
 
     void zero_grad();
-    // Train mode (the default) and evaluation mode, recursively (Dropout is active in train mode only).
+    /// Train mode (the default) and evaluation mode, recursively (Dropout is active in train mode only).
     void train(bool on = true);
     void eval() { train(false); }
     bool is_training() const { return training_; }
 
     Tape<T>& tape() const { return *tape_; }
 
-    // Module tree with parameter shapes, one line per module.
+    /// Module tree with parameter shapes, one line per module.
     std::string summary() const;
 
 protected:

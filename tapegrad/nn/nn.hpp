@@ -1,5 +1,6 @@
-// tapegrad's nn: modules, layers, the design note's model, text specs, module gradcheck, checkpoints.
-// Include this one header.
+/// \file
+/// tapegrad's nn: modules, layers, the design note's model, text specs, module gradcheck, checkpoints.
+/// Include this one header.
 #pragma once
 
 #include "tapegrad/autodiff/autodiff.hpp"

@@ -1,4 +1,5 @@
-// Sequential: modules applied in order, named "0", "1", … (so parameters are "0.weight", "2.bias").
+/// \file
+/// Sequential: modules applied in order, named "0", "1", … (so parameters are "0.weight", "2.bias").
 #pragma once
 
 #include <initializer_list>
@@ -21,13 +22,13 @@ public:
     Module<T>& operator[](std::size_t i) const { return *this->children().at(i).second; }
 
     Var<T> forward(const Var<T>& x) override;
-    // The first module reads the token ids; the others chain on tensors.
+    /// The first module reads the token ids; the others chain on tensors.
     Var<T> forward_tokens(const TokenInput& tokens) override;
     std::size_t context_size() const override;
     std::string describe() const override;
 
-    // The text spec this model was built from ("" when built in C++) and its vocabulary size; stored in
-    // checkpoints so that a checkpoint alone rebuilds its model.
+    /// The text spec this model was built from ("" when built in C++) and its vocabulary size; stored in
+    /// checkpoints so that a checkpoint alone rebuilds its model.
     const std::string& spec() const { return spec_; }
     std::size_t vocab() const { return vocab_; }
     void set_spec(std::string spec, std::size_t vocab) {
@@ -40,15 +41,17 @@ private:
     std::size_t vocab_ = 0;
 };
 
-// A residual block: y = x + body(x), the body a Sequential of its own (children "0", "1", …), which must
-// keep the width. A pre-LayerNorm transformer block is two of them:
-//   Residual{LayerNorm, CausalSelfAttention},  Residual{LayerNorm, Linear(d, 4d), GELU, Linear(4d, d)}.
+/// A residual block: y = x + body(x), the body a Sequential of its own (children "0", "1", …), which must
+/// keep the width. A pre-LayerNorm transformer block is two of them:
+/// ~~~{.unparsed}
+///   Residual{LayerNorm, CausalSelfAttention},  Residual{LayerNorm, Linear(d, 4d), GELU, Linear(4d, d)}.
+/// ~~~
 template <class T>
 class Residual : public Sequential<T> {
 public:
     explicit Residual(Tape<T>& tape) : Sequential<T>(tape) {}
     Residual(Tape<T>& tape, std::initializer_list<std::shared_ptr<Module<T>>> modules) : Sequential<T>(tape, modules) {}
-    // ShapeError naming the block when the body's output is not x's shape.
+    /// ShapeError naming the block when the body's output is not x's shape.
     Var<T> forward(const Var<T>& x) override;
     std::string describe() const override;
 };

@@ -1,5 +1,6 @@
-// tapegrad's optimizers, gradient clipping and learning-rate schedules. Include this one header.
-// Depends only on autodiff: parameters come in as NamedParameter<T> (autodiff/named.hpp).
+/// \file
+/// tapegrad's optimizers, gradient clipping and learning-rate schedules. Include this one header.
+/// Depends only on autodiff: parameters come in as NamedParameter<T> (autodiff/named.hpp).
 #pragma once
 
 #include "tapegrad/optim/adam.hpp"

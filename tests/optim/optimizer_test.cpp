@@ -272,3 +272,27 @@ TEST_CASE("a state dict that does not fit is rejected, naming the key, and chang
         CHECK(opt.step_count() == std::int64_t{1} << 53);
     }
 }
+
+TEST_CASE("an optimizer over Module::parameters() names them by position and updates them as over named ones", "[optim]") {
+    Tape<double> tape;
+    auto a = tape.parameter(Tensor<double>{{1.0, -2.0}});
+    auto b = tape.parameter(Tensor<double>{{0.5}});
+    auto c = tape.parameter(Tensor<double>{{1.0, -2.0}});
+    auto d = tape.parameter(Tensor<double>{{0.5}});
+    AdamW<double> plain(std::vector<Var<double>>{a, b}, {.lr = 0.1});
+    AdamW<double> named({{"w", c}, {"b", d}}, {.lr = 0.1});
+    for (int step = 0; step < 3; ++step) {
+        plain.zero_grad();
+        named.zero_grad();
+        (sum(square(a)) + sum(b * 3.0)).backward();
+        (sum(square(c)) + sum(d * 3.0)).backward();
+        plain.step();
+        named.step();
+        tape.clear();
+    }
+    CHECK(a.value()(0, 1) == c.value()(0, 1));
+    CHECK(b.value()(0, 0) == d.value()(0, 0));
+    const auto state = plain.state_dict();
+    CHECK(state.metadata.count("optim.step.0") == 1);
+    CHECK(state.metadata.count("optim.step.1") == 1);
+}

@@ -333,7 +333,7 @@ std::vector<Row> api_rows() {
          [] { OneParameter p; Adam<T>(p.params(), {.beta1 = 1.0}); },
          expect<DomainError>("beta1")},
         {"optimizer with no parameters",
-         [] { Adam<T>({}); },
+         [] { Adam<T>(std::vector<NamedParameter<T>>{}); },
          expect<UsageError>("empty parameter list")},
         {"optimizer step on a NaN gradient",
          [] { OneParameter p; Adam<T> a(p.params()); (p.w * std::nan("")).backward(Tensor<T>({1, 2}, 1.0f)); a.step(); },

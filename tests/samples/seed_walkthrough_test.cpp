@@ -1,4 +1,4 @@
-// The walkthrough's numbers against the design note (../shared/docs/seed-math.md).
+// The walkthrough's numbers against the design note (docs/math.md).
 #include <sstream>
 
 #include "test_util.hpp"

@@ -1,10 +1,13 @@
-// A user-defined primitive op: supply its forward and its VJP; it is recorded, replayed and gradchecked
-// like a built-in. Follow the VJP contract of tape.hpp: ADD into grads[k], never overwrite.
-//
-//   auto cube = tapegrad::custom_op<double>(
-//       "cube", {x}, x.shape(),
-//       [](auto in, auto& out) { out = (*in[0]) * (*in[0]) * (*in[0]); },
-//       [](auto in, auto&, auto& dout, auto grads) { if (grads[0]) *grads[0] += 3.0 * (*in[0]) * (*in[0]) * dout; });
+/// \file
+/// A user-defined primitive op: supply its forward and its VJP; it is recorded, replayed and gradchecked
+/// like a built-in. Follow the VJP contract of tape.hpp: ADD into grads[k], never overwrite.
+///
+/// ~~~{.cpp}
+///   auto cube = tapegrad::custom_op<double>(
+///       "cube", {x}, x.shape(),
+///       [](auto in, auto& out) { out = (*in[0]) * (*in[0]) * (*in[0]); },
+///       [](auto in, auto&, auto& dout, auto grads) { if (grads[0]) *grads[0] += 3.0 * (*in[0]) * (*in[0]) * dout; });
+/// ~~~
 #pragma once
 
 #include <vector>
@@ -18,12 +21,12 @@ using CustomForward = decltype(CustomOpFns<T>::forward);
 template <class T>
 using CustomVjp = decltype(CustomOpFns<T>::vjp);
 
-// Records a node named `name` with the given inputs and output shape.
+/// Records a node named `name` with the given inputs and output shape.
 template <class T>
 Var<T> custom_op(std::string name, const std::vector<Var<T>>& inputs, Shape out_shape, CustomForward<T> forward,
                  CustomVjp<T> vjp);
 
-// Cheaper when the same op is recorded every step: the functions are shared, not copied.
+/// Cheaper when the same op is recorded every step: the functions are shared, not copied.
 template <class T>
 Var<T> custom_op(std::shared_ptr<const CustomOpFns<T>> op, const std::vector<Var<T>>& inputs, Shape out_shape);
 

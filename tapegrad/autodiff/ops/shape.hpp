@@ -1,4 +1,5 @@
-// Ops that move elements without changing them.
+/// \file
+/// Ops that move elements without changing them.
 #pragma once
 
 #include <vector>
@@ -7,9 +8,9 @@
 
 namespace tapegrad {
 
-template <class T> Var<T> reshape(const Var<T>& x, Shape shape);  // r×c → r'×c' with r'·c' = r·c (row-major order)
-template <class T> Var<T> transpose(const Var<T>& x);             // r×c → c×r
-// [x0 | x1 | …]: r×c0, r×c1, … → r×(c0+c1+…)
+template <class T> Var<T> reshape(const Var<T>& x, Shape shape);  ///< r×c → r'×c' with r'·c' = r·c (row-major order)
+template <class T> Var<T> transpose(const Var<T>& x);             ///< r×c → c×r
+/// [x0 | x1 | …]: r×c0, r×c1, … → r×(c0+c1+…)
 template <class T> Var<T> concat_cols(const std::vector<Var<T>>& xs);
 
 }  // namespace tapegrad
