@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tapegrad/nn/checkpoint.hpp"
+#include "tapegrad/nn/model_file.hpp"
 #include "tapegrad/optim/adam.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -30,8 +30,8 @@ train_lm::Corpus load_corpus(const std::string& data) {
 int generate(const std::string& checkpoint, const std::string& prompt, std::size_t length, double temperature,
              std::uint64_t seed) {
     tapegrad::Tape<float> tape;
-    auto model = tapegrad::load_model<float>(checkpoint, tape);  // rejects non-finite weights
-    const auto file = tapegrad::load_safetensors(checkpoint);
+    tapegrad::SafetensorsFile file;
+    auto model = tapegrad::load_model<float>(checkpoint, tape, &file);  // one read; rejects non-finite weights
     if (!file.metadata.count("data.alphabet"))
         throw std::runtime_error(checkpoint + ": not a train_lm checkpoint (no data.alphabet)");
     // The same checks as --resume: one distinct byte per token of the model's vocabulary.

@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "batches.hpp"
+#include "step_log.hpp"
 #include "loss_plot.hpp"
 #include "memory_plan.hpp"
 #include "run_directory.hpp"
@@ -32,13 +33,6 @@ namespace {
 std::string num(double x, const char* fmt = "%.4f") {
     char buf[64];
     std::snprintf(buf, sizeof buf, fmt, x);
-    return buf;
-}
-
-std::string duration(double seconds) {
-    const long s = long(seconds + 0.5);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
     return buf;
 }
 
@@ -84,8 +78,7 @@ std::string resolve_spec(const std::string& model, std::size_t vocab, std::size_
     if (model == "seed") {
         // The design note's model (E, W3, W2, W1; no bias, no activation) with d = f = w, so that the
         // product can represent any table of bigram logits.
-        const std::string d = std::to_string(vocab);
-        return std::string("embed(") + d + ") linear(" + d + ", bias=false) linear(" + d + ", bias=false) linear(vocab, bias=false)";
+        return seed_spec({vocab, vocab, vocab});
     }
     return model;
 }
@@ -239,8 +232,7 @@ void start_run(RunState& run, const Corpus& corpus, TrainOptions& opt) {
     SafetensorsFile resumed;
     if (!opt.resume.empty()) {
         const std::string origin = opt.resume.string();
-        run.model = load_model<float>(opt.resume, run.tape);  // rejects non-finite weights
-        resumed = load_checkpoint(opt.resume, *run.model);
+        run.model = load_model<float>(opt.resume, run.tape, &resumed);  // one read; rejects non-finite weights
         const auto alphabet = checkpoint_alphabet(resumed, run.model->vocab(), origin);
         const std::string diff = alphabet_difference(alphabet, corpus.alphabet);
         if (!diff.empty())
@@ -270,14 +262,6 @@ void start_run(RunState& run, const Corpus& corpus, TrainOptions& opt) {
         run.schedule->load_state_dict(state);
         check_step_counters(run.start_step, run.adam->step_count(), run.schedule->position(), opt.steps, opt.resume.string());
     }
-}
-
-// The per-step CSV log of the lead rank: appended to when a run resumes, else started anew.
-std::ofstream open_log(const std::filesystem::path& path, bool append) {
-    std::ofstream csv(path, append ? std::ios::app : std::ios::trunc);
-    if (!csv) throw std::runtime_error("cannot write " + path.string());
-    if (!append) csv << "step,lr,train_loss,val_loss,tokens_per_s,seconds\n";
-    return csv;
 }
 
 // Progress of a long phase on a terminal: one line redrawn at most 10 times a second.
@@ -311,148 +295,100 @@ void print_header(std::ostream& out, const Corpus& corpus, const TrainSummary& s
 
 }  // namespace
 
-TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostream& lead_out) {
-    TrainOptions opt = opt_in;
-    if (opt.threads > 0) tapegrad::set_num_threads(opt.threads);
-    const std::size_t vocab = corpus.vocab(), pad = vocab;
-    const int rank = Ranks::process_rank(opt.data_parallel);
-    std::ostream null_out(nullptr);  // the other ranks' output goes nowhere
-    std::ostream& out = rank == 0 ? lead_out : null_out;
-    // Only rank 0 writes: it locks the directory and checks it first, failing early with the path.
-    std::optional<RunDirectory> run_dir;
-    if (rank == 0) run_dir.emplace(opt.out_dir, opt.resume, opt.overwrite, out);
+namespace {
 
-    RunState run;
-    start_run(run, corpus, opt);
-    Sequential<float>& model = *run.model;
-    Adam<float>& adam = *run.adam;
-    WarmupCosineLR& schedule = *run.schedule;
-    const std::int64_t start_step = run.start_step;
-    // A windowed model (a GPT) trains on --batch windows of T consecutive tokens; the others on --batch
-    // positions, each with its own context.
-    const std::size_t window = window_size(model);
-    const std::size_t tokens_per_step = opt.batch * std::max<std::size_t>(window, 1);
+// What a step trains on. A windowed model (a GPT) reads --batch windows of T consecutive tokens, the others
+// --batch positions with their own contexts. Every rank draws the same global batch from (seed, step) and
+// keeps its own rows of it.
+class BatchSource {
+public:
+    BatchSource(const Corpus& corpus, const TrainOptions& opt, const Sequential<float>& model, const Ranks& ranks)
+        : train_(corpus.train), opt_(opt), window_(window_size(model)), k_(model.context_size()),
+          pad_(std::int64_t(corpus.vocab())), first_(ranks.first(opt.batch)), count_(ranks.count(opt.batch)) {}
+
+    std::size_t window() const { return window_; }
+    std::size_t context() const { return k_; }
+    std::size_t share() const { return count_; }  // rows (windows or positions) of this rank
+    std::size_t tokens_per_step() const { return opt_.batch * std::max<std::size_t>(window_, 1); }
+
+    void draw(std::int64_t step, Batch& batch) {
+        if (window_) {
+            sample_window_starts(train_.size(), window_, opt_.seed, std::uint64_t(step), opt_.batch, starts_);
+            fill_windows(train_, std::span(starts_).subspan(first_, count_), window_, batch);
+        } else {
+            sample_positions(train_.size(), opt_.seed, std::uint64_t(step), opt_.batch, starts_);
+            fill_batch(train_, std::span(starts_).subspan(first_, count_), k_, pad_, batch);
+        }
+    }
+
+private:
+    const std::vector<std::int64_t>& train_;
+    const TrainOptions& opt_;
+    std::size_t window_, k_;
+    std::int64_t pad_;
+    std::size_t first_, count_;
+    std::vector<std::size_t> starts_;
+};
+
+// The data must hold a batch: drawn with replacement, but a batch larger than the data it is drawn from is
+// a mistake (a typo, or the wrong --data), not a useful setting.
+void check_batch_fits_data(const Corpus& corpus, const TrainOptions& opt, std::size_t window, std::size_t tokens_per_step) {
     if (window && corpus.train.size() < window + 1)
         throw std::runtime_error("the training data (" + std::to_string(corpus.train.size()) +
                                  " tokens) is shorter than one window of the model (" + std::to_string(window) + " tokens and the next)");
-    // Batches are drawn with replacement, but a batch larger than the data it is drawn from is a mistake
-    // (a typo, or the wrong --data), not a useful setting.
     if (tokens_per_step > corpus.train.size() - 1)
         throw std::runtime_error(std::string("--batch ").append(std::to_string(opt.batch))
                                      .append(" is larger than the training data (")
                                      .append(std::to_string(corpus.train.size() - 1))
                                      .append(" positions); use a smaller batch or more data"));
-    check_training_fits(model, tokens_per_step, model.spec());
-    const std::size_t k = model.context_size();
-    // Every rank built or loaded the same model; broadcasting rank 0's values makes sure of it.
-    Ranks ranks(opt.data_parallel, model.named_parameters());
-    ranks.broadcast_parameters();
-    reseed_dropout(model, opt.seed, ranks.rank());
-    const std::size_t share_first = ranks.first(opt.batch), share_count = ranks.count(opt.batch);
+}
 
+// The summary's fixed part: the model and the corpus's reference entropies.
+TrainSummary reference_summary(const Corpus& corpus, const Sequential<float>& model, int ranks) {
     TrainSummary s;
-    s.ranks = ranks.world();
+    s.ranks = ranks;
     s.spec = model.spec();
     s.parameters = model.parameter_count();
-    s.unigram_train = unigram_entropy(corpus.train, vocab);
-    s.unigram_val = unigram_entropy(corpus.val, vocab);
-    s.bigram_train = bigram_entropy(corpus.train, vocab);
-    s.bigram_val = bigram_entropy(corpus.val, vocab);
-    print_header(out, corpus, s, k, window, opt, start_step, adam, schedule);
-    if (ranks.world() > 1)
-        out << "data-parallel: " << ranks.world() << " ranks, " << share_count << (window ? " windows" : " positions")
-            << " each per step\n";
+    s.unigram_train = unigram_entropy(corpus.train, corpus.vocab());
+    s.unigram_val = unigram_entropy(corpus.val, corpus.vocab());
+    s.bigram_train = bigram_entropy(corpus.train, corpus.vocab());
+    s.bigram_val = bigram_entropy(corpus.val, corpus.vocab());
+    return s;
+}
 
-    const auto csv_path = opt.out_dir / "train_log.csv";
-    std::ofstream csv;  // rank 0 only
-    if (ranks.lead()) csv = open_log(csv_path, start_step > 0 && std::filesystem::exists(csv_path));
+// One training step on `batch`: forward, backward, the ranks' average, clipping, the update. Returns the
+// loss averaged over the global batch.
+double train_step(RunState& run, const Batch& batch, std::size_t k, Ranks& ranks, const TrainOptions& opt,
+                  const std::vector<NamedParameter<float>>& params, TrainSummary& s) {
+    run.schedule->apply(*run.adam);
+    run.adam->zero_grad();
+    Var<float> loss = cross_entropy((*run.model)(TokenInput{batch.contexts, k}), batch.targets);
+    loss.backward();
+    ranks.average_gradients();  // before clipping: every rank clips the same averaged gradient
+    s.allreduce_seconds += ranks.last_allreduce_seconds();
+    if (opt.clip > 0) clip_grad_norm(params, opt.clip);
+    run.adam->step();
+    run.schedule->step();
+    const double l = ranks.mean(loss.item());  // the mean over the global batch (equal shares)
+    run.tape.clear();
+    return l;
+}
 
-    const auto ckpt = opt.out_dir / "checkpoint.safetensors";
-    const auto params = model.named_parameters();
-    std::vector<std::size_t> positions;
-    Batch batch;
-    double smooth = 0, train_seconds = 0;
-    std::int64_t smooth_n = 0, step = start_step;
-    auto last_draw = Clock::now();
-    const auto t0 = Clock::now();
-    for (; step < opt.steps; ++step) {
-        const auto ts = Clock::now();
-        // Every rank draws the same global batch from (seed, step) and keeps its own rows of it.
-        if (window) {
-            sample_window_starts(corpus.train.size(), window, opt.seed, std::uint64_t(step), opt.batch, positions);
-            fill_windows(corpus.train, std::span(positions).subspan(share_first, share_count), window, batch);
-        } else {
-            sample_positions(corpus.train.size(), opt.seed, std::uint64_t(step), opt.batch, positions);
-            fill_batch(corpus.train, std::span(positions).subspan(share_first, share_count), k, std::int64_t(pad), batch);
-        }
-        schedule.apply(adam);
-        adam.zero_grad();
-        Var<float> loss = cross_entropy(model.forward_tokens(TokenInput{batch.contexts, k}), batch.targets);
-        loss.backward();
-        ranks.average_gradients();  // before clipping: every rank clips the same averaged gradient
-        s.allreduce_seconds += ranks.last_allreduce_seconds();
-        if (opt.clip > 0) clip_grad_norm(params, opt.clip);
-        adam.step();
-        schedule.step();
-        const double l = ranks.mean(loss.item());  // the mean over the global batch (equal shares)
-        run.tape.clear();
-        train_seconds += std::chrono::duration<double>(Clock::now() - ts).count();
-        smooth = smooth_n == 0 ? l : 0.98 * smooth + 0.02 * l;
-        ++smooth_n;
-
-        const std::int64_t done = step + 1;
-        const double tok_s = double(done - start_step) * double(tokens_per_step) / std::max(train_seconds, 1e-9);
-        const bool eval_now = done % opt.eval_every == 0 || done == opt.steps;
-        double val = 0;
-        // The periodic estimate is short (eval_positions); a stop request during it ends it early, and the
-        // loop below then saves and stops.
-        if (eval_now && ranks.lead()) {
-            try {
-                val = evaluate(model, corpus.val, pad, opt.eval_positions);
-            } catch (const Interrupted&) {
-                val = std::numeric_limits<double>::quiet_NaN();
-            }
-        }
-        if (ranks.lead() && (eval_now || done % 50 == 0))
-            csv << done << "," << adam.lr() << "," << smooth << "," << (eval_now && std::isfinite(val) ? num(val, "%.6f") : "") << ","
-                << num(tok_s, "%.0f") << "," << num(std::chrono::duration<double>(Clock::now() - t0).count(), "%.2f") << "\n";
-        const double left = train_seconds / double(done - start_step) * double(opt.steps - done);
-        if (opt.progress_bar && (eval_now || Clock::now() - last_draw > std::chrono::milliseconds(100))) {
-            last_draw = Clock::now();
-            const int width = 30, filled = int(width * double(done) / double(opt.steps));
-            out << "\r[" << std::string(std::size_t(filled), '=') << std::string(std::size_t(width - filled), ' ') << "] step "
-                << done << "/" << opt.steps << " loss " << num(smooth) << " " << num(tok_s / 1000, "%.1f") << "k tok/s, "
-                << duration(left) << " left   " << std::flush;
-            if (eval_now) out << "\n  validation loss " << num(val) << " (bigram " << num(s.bigram_val) << ")\n";
-        } else if (!opt.progress_bar && eval_now) {
-            out << "step " << done << "/" << opt.steps << "  train " << num(smooth) << "  val " << num(val) << "  lr "
-                << num(adam.lr(), "%.2e") << "  " << num(tok_s, "%.0f") << " tok/s  " << duration(left) << " left\n"
-                << std::flush;
-        }
-        if (ranks.lead() && done % opt.checkpoint_every == 0 && done != opt.steps)
-            save(ckpt, model, adam, schedule, corpus, opt, done);
-        // A signal seen by any rank stops all of them after the same step. --stop-after N stops like a
-        // signal, unless the run ends at that step anyway.
-        const bool stop_after = opt.stop_after > 0 && done - start_step >= opt.stop_after && done < opt.steps;
-        if (ranks.any(stop_requested() || stop_after)) {
-            ++step;
-            s.interrupted = done < opt.steps || stop_requested();
-            break;
-        }
+// The periodic validation estimate (eval_positions); a stop request during it ends it early (NaN), and the
+// loop then saves and stops.
+double periodic_validation(Sequential<float>& model, const Corpus& corpus, const TrainOptions& opt) {
+    try {
+        return evaluate(model, corpus.val, corpus.vocab(), opt.eval_positions);
+    } catch (const Interrupted&) {
+        return std::numeric_limits<double>::quiet_NaN();
     }
-    s.steps = step;
-    s.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    s.tokens_per_s = double(step - start_step) * double(tokens_per_step) / std::max(train_seconds, 1e-9);
-    if (ranks.lead()) {
-        csv.close();
-        save(ckpt, model, adam, schedule, corpus, opt, step);
-        out << (s.interrupted ? "\ninterrupted: " : "") << "checkpoint: " << ckpt.string() << " (step " << step << ")\n";
-    }
-    // No rank leaves before the checkpoint is written: under mpirun a rank's non-zero exit (130 when
-    // interrupted) ends the whole job. The rest (evaluation, plot, sample) is rank 0's.
-    ranks.barrier();
-    if (s.interrupted || !ranks.lead()) return s;
+}
 
+// After training, rank 0's: the loss over every position of both splits, the loss curve, and a sample that
+// streams as it is drawn.
+void final_report(Sequential<float>& model, const Corpus& corpus, const TrainOptions& opt, double train_seconds,
+                  std::int64_t steps_done, TrainSummary& s, std::ostream& out) {
+    const std::size_t pad = corpus.vocab();
     out << "evaluating on every position of both splits...\n" << std::flush;
     const auto te = Clock::now();
     s.train_loss = evaluate(model, corpus.train, pad, 0, terminal_progress(out, opt.progress_bar, "  train split:"));
@@ -464,14 +400,13 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
         << num(s.unigram_val) << ")\n"
         << "speed: " << num(s.tokens_per_s, "%.0f") << " tokens/s over " << num(train_seconds, "%.1f") << " s of training, evaluation "
         << num(s.eval_positions_per_s, "%.0f") << " positions/s";
-    if (ranks.world() > 1)
-        out << " on " << ranks.world() << " ranks (gradient MPI_Allreduce " << num(s.allreduce_seconds, "%.2f") << " s, "
-            << num(1e3 * s.allreduce_seconds / double(std::max<std::int64_t>(1, step - start_step)), "%.2f") << " ms/step)";
+    if (s.ranks > 1)
+        out << " on " << s.ranks << " ranks (gradient MPI_Allreduce " << num(s.allreduce_seconds, "%.2f") << " s, "
+            << num(1e3 * s.allreduce_seconds / double(std::max<std::int64_t>(1, steps_done)), "%.2f") << " ms/step)";
     out << "\n";
     const PlotResult plot = plot_losses(opt.out_dir, s.spec, s.bigram_val, s.unigram_val);
     if (plot.ok) out << "loss curve: " << (opt.out_dir / "loss.png").string() << "\n";
-    else out << "warning: no loss.png (" << plot.message << "); " << csv_path.string() << " has the data\n";
-    // The sample streams: each character is printed as it is drawn.
+    else out << "warning: no loss.png (" << plot.message << "); " << (opt.out_dir / "train_log.csv").string() << " has the data\n";
     out << "sample (temperature " << opt.temperature << ", seed " << opt.seed << "):\n" << std::flush;
     sample(model, {}, opt.sample_length, opt.temperature, opt.seed, std::size_t(start_id(model, corpus.alphabet)),
            [&](std::int64_t id) {
@@ -480,6 +415,87 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
                out << c << std::flush;
            });
     out << "\n";
+}
+
+}  // namespace
+
+TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostream& lead_out) {
+    TrainOptions opt = opt_in;
+    if (opt.threads > 0) tapegrad::set_num_threads(opt.threads);
+    const int rank = Ranks::process_rank(opt.data_parallel);
+    std::ostream null_out(nullptr);  // the other ranks' output goes nowhere
+    std::ostream& out = rank == 0 ? lead_out : null_out;
+    // Only rank 0 writes: it locks the directory and checks it first, failing early with the path.
+    std::optional<RunDirectory> run_dir;
+    if (rank == 0) run_dir.emplace(opt.out_dir, opt.resume, opt.overwrite, out);
+
+    // 1. The model, optimizer and schedule: fresh, or from --resume after every check.
+    RunState run;
+    start_run(run, corpus, opt);
+    Sequential<float>& model = *run.model;
+    const std::int64_t start_step = run.start_step;
+    // 2. The ranks: every rank built or loaded the same model; broadcasting rank 0's values makes sure of it.
+    Ranks ranks(opt.data_parallel, model.named_parameters());
+    ranks.broadcast_parameters();
+    reseed_dropout(model, opt.seed, ranks.rank());
+    // 3. The batches, checked against the data and the memory before the first step.
+    BatchSource batches(corpus, opt, model, ranks);
+    check_batch_fits_data(corpus, opt, batches.window(), batches.tokens_per_step());
+    check_training_fits(model, batches.tokens_per_step(), model.spec());
+
+    TrainSummary s = reference_summary(corpus, model, ranks.world());
+    print_header(out, corpus, s, batches.context(), batches.window(), opt, start_step, *run.adam, *run.schedule);
+    if (ranks.world() > 1)
+        out << "data-parallel: " << ranks.world() << " ranks, " << batches.share() << (batches.window() ? " windows" : " positions")
+            << " each per step\n";
+    const auto csv_path = opt.out_dir / "train_log.csv";
+    StepLog log(csv_path, ranks.lead(), start_step > 0 && std::filesystem::exists(csv_path), opt.progress_bar, out);
+    const auto ckpt = opt.out_dir / "checkpoint.safetensors";
+
+    // 4. The steps, each followed by its log line, and the periodic estimates and checkpoints.
+    const auto params = model.named_parameters();
+    Batch batch;
+    double smooth = 0, train_seconds = 0;
+    std::int64_t step = start_step;
+    const auto t0 = Clock::now();
+    for (; step < opt.steps; ++step) {
+        const auto ts = Clock::now();
+        batches.draw(step, batch);
+        const double l = train_step(run, batch, batches.context(), ranks, opt, params, s);
+        train_seconds += std::chrono::duration<double>(Clock::now() - ts).count();
+        smooth = step == start_step ? l : 0.98 * smooth + 0.02 * l;
+
+        const std::int64_t done = step + 1;
+        StepFigures f{.done = done, .total = opt.steps, .lr = run.adam->lr(), .smooth_loss = smooth,
+                      .tokens_per_s = double(done - start_step) * double(batches.tokens_per_step()) / std::max(train_seconds, 1e-9),
+                      .seconds_left = train_seconds / double(done - start_step) * double(opt.steps - done),
+                      .evaluated = done % opt.eval_every == 0 || done == opt.steps, .val = 0, .bigram_val = s.bigram_val};
+        if (f.evaluated && ranks.lead()) f.val = periodic_validation(model, corpus, opt);
+        log.record(f);
+        if (ranks.lead() && done % opt.checkpoint_every == 0 && done != opt.steps)
+            save(ckpt, model, *run.adam, *run.schedule, corpus, opt, done);
+        // A signal seen by any rank stops all of them after the same step. --stop-after N stops like a
+        // signal, unless the run ends at that step anyway.
+        const bool stop_after = opt.stop_after > 0 && done - start_step >= opt.stop_after && done < opt.steps;
+        if (ranks.any(stop_requested() || stop_after)) {
+            ++step;
+            s.interrupted = done < opt.steps || stop_requested();
+            break;
+        }
+    }
+    s.steps = step;
+    s.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    s.tokens_per_s = double(step - start_step) * double(batches.tokens_per_step()) / std::max(train_seconds, 1e-9);
+    // 5. The last checkpoint. No rank leaves before it is written: under mpirun a rank's non-zero exit (130
+    // when interrupted) ends the whole job.
+    if (ranks.lead()) {
+        log.close();
+        save(ckpt, model, *run.adam, *run.schedule, corpus, opt, step);
+        out << (s.interrupted ? "\ninterrupted: " : "") << "checkpoint: " << ckpt.string() << " (step " << step << ")\n";
+    }
+    ranks.barrier();
+    // 6. Rank 0's final evaluation, plot and sample.
+    if (!s.interrupted && ranks.lead()) final_report(model, corpus, opt, train_seconds, step - start_step, s, out);
     return s;
 }
 

@@ -1,6 +1,7 @@
 #include "tapegrad/autodiff/tape.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <ostream>
 #include <sstream>
@@ -151,8 +152,7 @@ Node<T>& Tape<T>::next_step_node() {
     n.requires_grad = false;
     n.grad_live = false;
     n.is_parameter = false;
-    n.scalar = n.scalar2 = 0.0;
-    n.int_attr = n.int_attr2 = 0;
+    n.set_attributes(std::array<unsigned char, Node<T>::kAttributeBytes>{});
     n.ids.clear();
     n.custom.reset();
     return n;

@@ -33,6 +33,7 @@
 #include <type_traits>
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <initializer_list>
@@ -92,19 +93,42 @@ struct Node {
     bool grad_released = false;  ///< backward gave grad's buffer back (Tape::set_release_intermediate_gradients)
     bool is_parameter = false;
     NodeId self = 0;  ///< this node's id
-    /// Attributes an op keeps for its forward and VJP (meaning documented by each op).
-    double scalar = 0.0;
-    double scalar2 = 0.0;
-    std::int64_t int_attr = 0;
-    std::int64_t int_attr2 = 0;
+    /// Token ids an op reads (embedding's ids, cross-entropy's targets); a buffer kept across steps.
     std::vector<std::int64_t> ids;
+    /// What an op keeps from its forward for its VJP (softmax's probabilities, attention's, LayerNorm's
+    /// statistics); a buffer kept across steps.
     Tensor<T> saved;
     std::shared_ptr<const CustomOpFns<T>> custom;
+
+    /// An op's own attributes, typed and named: each op declares a small trivially copyable struct (e.g.
+    /// `struct AttentionAttributes { std::size_t batch, heads; };`), stores it when it records the node
+    /// and reads it back in its forward and VJP. It lives inside the node: no allocation.
+    template <class A>
+    void set_attributes(const A& a) {
+        check_attributes<A>();
+        std::memcpy(attributes_, &a, sizeof(A));
+    }
+    template <class A>
+    A attributes() const {
+        check_attributes<A>();
+        A a;
+        std::memcpy(&a, attributes_, sizeof(A));
+        return a;
+    }
+    static constexpr std::size_t kAttributeBytes = 48;
 
     std::size_t rows() const { return value.shape()[0]; }
     std::size_t cols() const { return value.shape()[1]; }
     /// Bytes this node keeps alive until backward: its value and what the op saved.
     std::size_t bytes_kept() const { return (value.size() + saved.size()) * sizeof(T) + ids.size() * sizeof(std::int64_t); }
+
+private:
+    template <class A>
+    static constexpr void check_attributes() {
+        static_assert(std::is_trivially_copyable_v<A>, "an op's attributes are a trivially copyable struct");
+        static_assert(sizeof(A) <= kAttributeBytes, "an op's attributes must fit in Node::kAttributeBytes");
+    }
+    alignas(8) unsigned char attributes_[kAttributeBytes] = {};
 };
 
 template <class T>

@@ -5,13 +5,11 @@
 #include <cmath>
 
 #include "tapegrad/autodiff/finite.hpp"
-#include "tapegrad/nn/spec.hpp"
 
 namespace tapegrad {
 
 namespace {
 
-const std::string kModelPrefix = "model.";
 
 // "nan", "inf", "-inf": the value a non-finite element holds, for messages.
 template <class T>
@@ -27,10 +25,7 @@ StateDict<T> module_state(const Module<T>& model) {
     StateDict<T> state;
     for (const auto& p : model.named_parameters()) state.tensors.emplace_back(p.name, p.var.value());
     state.metadata["dtype"] = std::string(dtype_name(dtype_of<T>));
-    if (const auto* seq = dynamic_cast<const Sequential<T>*>(&model); seq && !seq->spec().empty()) {
-        state.metadata["spec"] = seq->spec();
-        state.metadata["vocab"] = std::to_string(seq->vocab());
-    }
+    for (const auto& [key, value] : model.checkpoint_metadata()) state.metadata[key] = value;
     return state;
 }
 
@@ -91,51 +86,22 @@ void save_checkpoint(const std::filesystem::path& path, const Module<T>& model, 
 template <CheckpointScalar T>
 SafetensorsFile load_checkpoint(const std::filesystem::path& path, Module<T>& model) {
     SafetensorsFile file = load_safetensors(path);
-    const auto format = file.metadata.find("format");
-    if (format == file.metadata.end() || format->second != kCheckpointFormat)
-        throw CheckpointError(path.string() + ": not a tapegrad checkpoint (metadata 'format' is " +
-                              (format == file.metadata.end() ? std::string("missing") : "'" + format->second + "'") +
-                              ", expected '" + kCheckpointFormat + "')");
-    const auto dtype = file.metadata.find(kModelPrefix + "dtype");
-    if (dtype != file.metadata.end() && dtype->second != dtype_name(dtype_of<T>))
-        throw CheckpointError(path.string() + ": the model was saved in " + dtype->second + ", but this model is " +
-                              std::string(dtype_name(dtype_of<T>)));
-    load_module_state(model, extract_state<T>(file, kModelPrefix), path.string());
+    load_checkpoint(file, model, path.string());
     return file;
 }
 
 template <CheckpointScalar T>
-std::shared_ptr<Sequential<T>> load_model(const std::filesystem::path& path, Tape<T>& tape) {
-    SafetensorsFile file = load_safetensors(path);
-    const auto spec = file.metadata.find(kModelPrefix + "spec");
-    const auto vocab = file.metadata.find(kModelPrefix + "vocab");
-    if (spec == file.metadata.end() || vocab == file.metadata.end())
-        throw CheckpointError(path.string() + ": holds no model spec (the model was not built from a spec); load it into a model with load_checkpoint");
-    // The whole string must be a decimal count: std::stoul would take "-1" as 2^64 - 1 and "12x" as 12.
-    std::size_t v = 0;
-    const std::string& text = vocab->second;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || end != text.data() + text.size() || v == 0)
-        throw CheckpointError(path.string() + ": metadata model.vocab is '" + text + "', not a positive integer");
-    // The spec is checked, and its size compared with the tensors the file holds, before the model is
-    // allocated: a 1 KB file must not make us allocate a huge model (fuzz/fuzz_checkpoint flagged a 256 MB
-    // allocation for fuzz/corpus/checkpoint/huge_spec.safetensors, 1.2 KB declaring embed(8000) linear(vocab)).
-    std::size_t declared = 0;
-    try {
-        declared = spec_parameter_count(spec->second, v);
-    } catch (const SpecError& e) {
-        throw CheckpointError(path.string() + ": metadata model.spec does not build a model: " + e.what());
-    }
-    std::size_t held = 0;
-    for (const auto& entry : file.tensors)
-        if (entry.name.starts_with(kModelPrefix)) held += entry.data.size() / dtype_size(entry.dtype);
-    if (held != declared)
-        throw CheckpointError(path.string() + ": metadata model.spec '" + spec->second + "' has " + std::to_string(declared) +
-                              " parameters, but the file holds " + std::to_string(held) + " under '" + kModelPrefix + "'");
-    Generator gen(0);  // initial values are overwritten by the checkpoint
-    auto model = build_model<T>(spec->second, v, tape, gen);
-    load_checkpoint(path, *model);
-    return model;
+void load_checkpoint(const SafetensorsFile& file, Module<T>& model, const std::string& origin) {
+    const auto format = file.metadata.find("format");
+    if (format == file.metadata.end() || format->second != kCheckpointFormat)
+        throw CheckpointError(origin + ": not a tapegrad checkpoint (metadata 'format' is " +
+                              (format == file.metadata.end() ? std::string("missing") : "'" + format->second + "'") +
+                              ", expected '" + kCheckpointFormat + "')");
+    const auto dtype = file.metadata.find(kModelPrefix + "dtype");
+    if (dtype != file.metadata.end() && dtype->second != dtype_name(dtype_of<T>))
+        throw CheckpointError(origin + ": the model was saved in " + dtype->second + ", but this model is " +
+                              std::string(dtype_name(dtype_of<T>)));
+    load_module_state(model, extract_state<T>(file, kModelPrefix), origin);
 }
 
 template StateDict<float> module_state(const Module<float>&);
@@ -148,7 +114,7 @@ template void save_checkpoint(const std::filesystem::path&, const Module<double>
                               const std::map<std::string, std::string>&);
 template SafetensorsFile load_checkpoint(const std::filesystem::path&, Module<float>&);
 template SafetensorsFile load_checkpoint(const std::filesystem::path&, Module<double>&);
-template std::shared_ptr<Sequential<float>> load_model(const std::filesystem::path&, Tape<float>&);
-template std::shared_ptr<Sequential<double>> load_model(const std::filesystem::path&, Tape<double>&);
+template void load_checkpoint(const SafetensorsFile&, Module<float>&, const std::string&);
+template void load_checkpoint(const SafetensorsFile&, Module<double>&, const std::string&);
 
 }  // namespace tapegrad

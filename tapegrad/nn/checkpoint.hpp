@@ -22,11 +22,12 @@
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/module.hpp"
 #include "tapegrad/nn/safetensors.hpp"
-#include "tapegrad/nn/sequential.hpp"
 
 namespace tapegrad {
 
 inline constexpr const char* kCheckpointFormat = "tapegrad-checkpoint-1";
+/// The prefix of the model's tensors and metadata in a checkpoint.
+inline const std::string kModelPrefix = "model.";
 
 /// The model's parameters as named tensors (copies), with its spec in the metadata when it has one.
 template <CheckpointScalar T>
@@ -55,9 +56,24 @@ void save_checkpoint(const std::filesystem::path& path, const Module<T>& model, 
 template <CheckpointScalar T>
 SafetensorsFile load_checkpoint(const std::filesystem::path& path, Module<T>& model);
 
-/// Rebuilds a model from a checkpoint alone (its stored spec and vocabulary) and loads its parameters.
-/// CheckpointError when the file is not a checkpoint or its model.spec / model.vocab do not build a model.
+/// The same from a file already read (load_safetensors); `origin` names it in errors.
 template <CheckpointScalar T>
-std::shared_ptr<Sequential<T>> load_model(const std::filesystem::path& path, Tape<T>& tape);
+void load_checkpoint(const SafetensorsFile& file, Module<T>& model, const std::string& origin);
+
+/// Loads the model, then each object saved beside it under the prefix "" (an optimizer, a schedule:
+/// anything with load_state_dict(StateDict<T>)), in one statement:
+/// ~~~{.cpp}
+/// load_checkpoint("run.safetensors", *model, optimizer, schedule);
+/// ~~~
+/// Each object validates its whole state before it changes anything; if one rejects its state, the model
+/// and the objects before it are already loaded (load again, or rebuild them).
+template <CheckpointScalar T, class... Stateful>
+    requires(sizeof...(Stateful) > 0)
+SafetensorsFile load_checkpoint(const std::filesystem::path& path, Module<T>& model, Stateful&... objects) {
+    SafetensorsFile file = load_checkpoint(path, model);
+    const StateDict<T> state = extract_state<T>(file, "");
+    (objects.load_state_dict(state), ...);
+    return file;
+}
 
 }  // namespace tapegrad

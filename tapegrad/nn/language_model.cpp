@@ -61,6 +61,19 @@ std::string SeedLanguageModel<T>::describe() const {
     return s + ")";
 }
 
+std::string seed_spec(const std::vector<std::size_t>& widths, Activation activation) {
+    if (widths.empty()) throw ShapeError("seed_spec: needs at least one width (d)");
+    const char* act = activation == Activation::relu ? " relu" : activation == Activation::gelu ? " gelu"
+                      : activation == Activation::tanh ? " tanh" : "";
+    std::string spec = "embed(" + std::to_string(widths[0]) + ")";
+    const std::size_t x = widths.size();  // matrices after E
+    for (std::size_t i = 0; i < x; ++i) {
+        spec += " linear(" + (i + 1 < x ? std::to_string(widths[i + 1]) : std::string("vocab")) + ", bias=false)";
+        if (i + 2 < x) spec += act;
+    }
+    return spec;
+}
+
 template class SeedLanguageModel<float>;
 template class SeedLanguageModel<double>;
 

@@ -14,6 +14,7 @@
 /// matrix but the last two (W2 and W1).
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "tapegrad/nn/init.hpp"
@@ -49,6 +50,12 @@ private:
     template <class Visit>
     Var<T> run_chain(const TokenInput& tokens, Visit&& visit);
 };
+
+/// The same model as a spec (docs/spec.md), for build_model and train_lm --model seed: embed(w0), then
+/// linear(w_i, bias=false) for each width after the first and linear(vocab, bias=false), the activation
+/// after every matrix but the last two. Built with the same generator it draws the same values as
+/// SeedLanguageModel, in the same order (its parameters are named 0.weight … instead of E, W3 … W1).
+std::string seed_spec(const std::vector<std::size_t>& widths, Activation activation = Activation::none);
 
 extern template class SeedLanguageModel<float>;
 extern template class SeedLanguageModel<double>;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -43,6 +44,10 @@ public:
     virtual Var<T> forward_tokens(const TokenInput& tokens);
     Var<T> operator()(const Var<T>& x) { return forward(x); }
     Var<T> operator()(const TokenInput& tokens) { return forward_tokens(tokens); }
+
+    /// Text a checkpoint stores beside the module's tensors (under "model."): nothing by default; a
+    /// Sequential built from a spec stores its spec and vocabulary, from which load_model rebuilds it.
+    virtual std::map<std::string, std::string> checkpoint_metadata() const { return {}; }
 
     /// Short description, e.g.\ "Linear(64 -> 256, bias)".
     virtual std::string describe() const = 0;

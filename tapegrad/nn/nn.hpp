@@ -9,6 +9,7 @@
 #include "tapegrad/nn/language_model.hpp"
 #include "tapegrad/nn/layers.hpp"
 #include "tapegrad/nn/module.hpp"
+#include "tapegrad/nn/model_file.hpp"
 #include "tapegrad/nn/module_gradcheck.hpp"
 #include "tapegrad/nn/safetensors.hpp"
 #include "tapegrad/nn/sequential.hpp"

@@ -50,6 +50,12 @@ std::size_t Sequential<T>::context_size() const {
 }
 
 template <class T>
+std::map<std::string, std::string> Sequential<T>::checkpoint_metadata() const {
+    if (spec_.empty()) return {};
+    return {{"spec", spec_}, {"vocab", std::to_string(vocab_)}};
+}
+
+template <class T>
 std::string Sequential<T>::describe() const {
     return "Sequential(" + std::to_string(size()) + " modules)";
 }

@@ -26,6 +26,8 @@ public:
     Var<T> forward_tokens(const TokenInput& tokens) override;
     std::size_t context_size() const override;
     std::string describe() const override;
+    /// {"spec", "vocab"} when built from a spec.
+    std::map<std::string, std::string> checkpoint_metadata() const override;
 
     /// The text spec this model was built from ("" when built in C++) and its vocabulary size; stored in
     /// checkpoints so that a checkpoint alone rebuilds its model.

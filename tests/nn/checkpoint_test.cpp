@@ -6,8 +6,11 @@
 #include "test_util.hpp"
 
 #include "tapegrad/nn/checkpoint.hpp"
+#include "tapegrad/nn/model_file.hpp"
 #include "tapegrad/nn/language_model.hpp"
 #include "tapegrad/nn/spec.hpp"
+#include "tapegrad/optim/optim.hpp"
+#include "tapegrad/autodiff/autodiff.hpp"
 
 using namespace tapegrad;
 namespace fs = std::filesystem;
@@ -230,4 +233,48 @@ TEST_CASE("load_module_state rejects a tensor given twice, and changes nothing",
     REQUIRE_THROWS_WITH(load_module_state(lm, state, "mine"), "mine: tensor 'W2' appears more than once");
     const auto now = values_of(lm);
     for (std::size_t i = 0; i < now.size(); ++i) CHECK(bitwise_equal(now[i], original[i]));
+}
+
+TEST_CASE("one statement loads a model with its optimizer and schedule; load_model reads the file once", "[nn][checkpoint]") {
+    TempDir dir;
+    const fs::path path = dir.path / "run.safetensors";
+    const std::vector<std::int64_t> ids = {1, 2, 0, 3}, targets = {2, 0, 3, 1};
+    auto train_steps = [&](Sequential<float>& model, AdamW<float>& opt, WarmupCosineLR& schedule, int steps) {
+        for (int k = 0; k < steps; ++k) {
+            schedule.apply(opt);
+            opt.zero_grad();
+            cross_entropy(model(TokenInput{ids}), targets).backward();
+            opt.step();
+            schedule.step();
+            model.tape().clear();
+        }
+    };
+    Tape<float> tape;
+    Generator gen(4);
+    auto model = build_model<float>("embed(3) linear(5) tanh linear(vocab)", 4, tape, gen);
+    AdamW<float> opt(model->named_parameters(), {.lr = 0.01});
+    WarmupCosineLR schedule(0.01, 2, 10, 0.001);
+    train_steps(*model, opt, schedule, 3);
+    save_checkpoint<float>(path, *model, {{"", opt.state_dict()}, {"", schedule.state_dict<float>()}});
+
+    Tape<float> tape2;
+    Generator gen2(99);  // other initial values: all overwritten
+    auto again = build_model<float>("embed(3) linear(5) tanh linear(vocab)", 4, tape2, gen2);
+    AdamW<float> opt2(again->named_parameters(), {.lr = 0.5});
+    WarmupCosineLR schedule2(0.01, 2, 10, 0.001);
+    load_checkpoint(path, *again, opt2, schedule2);
+    CHECK(opt2.step_count() == 3);
+    CHECK(schedule2.position() == 3);
+    CHECK(opt2.lr() == opt.lr());
+    // both continue identically
+    train_steps(*model, opt, schedule, 2);
+    train_steps(*again, opt2, schedule2, 2);
+    const auto a = model->named_parameters(), b = again->named_parameters();
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(bitwise_equal(a[i].var.value(), b[i].var.value()));
+
+    SafetensorsFile file;
+    Tape<float> tape3;
+    auto rebuilt = load_model<float>(path, tape3, &file);
+    CHECK(file.metadata.count("optim.step_count") == 1);  // the whole file, for the caller's extra state
+    CHECK(rebuilt->parameter_count() == model->parameter_count());
 }

@@ -103,3 +103,19 @@ TEST_CASE("with k = 1 and no activation the context model is the note's model", 
     const std::vector<std::int64_t> ids = {4, 0, 0, 2};
     test::require_close(ctx->forward_tokens(TokenInput{ids, 1}).value(), note.forward_tokens(TokenInput{ids}).value(), 1e-13);
 }
+
+TEST_CASE("seed_spec builds the note's model: the same values from the same generator, the same function", "[nn][seed][spec]") {
+    for (auto act : {Activation::none, Activation::tanh}) {
+        const std::vector<std::size_t> widths = {3, 5, 4, 3};
+        CHECK(seed_spec({3, 5, 3}) == "embed(3) linear(5, bias=false) linear(3, bias=false) linear(vocab, bias=false)");
+        Tape<double> tape;
+        Generator g1(8), g2(8);
+        SeedLanguageModel<double> note(tape, 7, widths, g1, act);
+        auto spec = build_model<double>(seed_spec(widths, act), 7, tape, g2);
+        const auto a = note.named_parameters(), b = spec->named_parameters();
+        REQUIRE(a.size() == b.size());
+        for (std::size_t i = 0; i < a.size(); ++i) test::require_close(b[i].var.value(), a[i].var.value(), 0.0);
+        const std::vector<std::int64_t> ids = {0, 6, 2, 2};
+        test::require_close(spec->forward_tokens(TokenInput{ids}).value(), note(TokenInput{ids}).value(), 1e-15);
+    }
+}

@@ -11,7 +11,7 @@
 namespace tapegrad {
 namespace {
 
-// Node attributes: int_attr = B, int_attr2 = H (T = rows / B). saved = the probabilities a (B·H·T rows of
+// Node attributes: AttentionAttributes (T = rows / batch). saved = the probabilities a (B·H·T rows of
 // T), then one scratch block of kb rows of T per thread (the pool's size when recorded) for backward's da
 // and dz: a step allocates nothing.
 //
@@ -20,6 +20,10 @@ namespace {
 // [0, r0 + kb): the blocks above the diagonal, all masked, cost nothing; inside a diagonal block the masked
 // scores are computed by the GEMM (cheaper in BLAS than skipping them) and then set to probability 0,
 // without an exp.
+struct AttentionAttributes {
+    std::size_t batch, heads;
+};
+
 struct AttentionDims {
     std::size_t B, T, H, d, hd, kb;
 };
@@ -28,7 +32,7 @@ constexpr std::size_t kQueryBlock = 32;
 
 template <class T>
 AttentionDims dims_of(const Node<T>& n) {
-    const std::size_t B = std::size_t(n.int_attr), H = std::size_t(n.int_attr2);
+    const auto [B, H] = n.template attributes<AttentionAttributes>();
     const std::size_t d = n.cols(), time = n.rows() / B;
     return {B, time, H, d, d / H, std::min(time, kQueryBlock)};
 }
@@ -136,8 +140,7 @@ Var<T> causal_self_attention(const Var<T>& qkv, std::size_t batch, std::size_t t
         throw ShapeError("causal_self_attention: qkv is " + shape_str(s) + ", expected 3·d columns with d a multiple of " +
                          std::to_string(heads) + " heads");
     Node<T>& n = t.push(attention_def<T>, {qkv}, Shape{s[0], s[1] / 3});
-    n.int_attr = std::int64_t(batch);
-    n.int_attr2 = std::int64_t(heads);
+    n.set_attributes(AttentionAttributes{batch, heads});
     // the probabilities, then a scratch block per thread; same shape as last step: keeps its memory
     n.saved.resize({batch * heads * time + pool_size() * std::min(time, kQueryBlock), time});
     return t.commit(n);

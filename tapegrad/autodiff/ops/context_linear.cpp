@@ -21,14 +21,19 @@ struct Dims {
     bool tables() const { return n >= 4 * V && double(k) * double(V) * double(h) <= double(1 << 24); }
 };
 
+// The op's attribute: k, ids per position.
+struct ContextLinearAttributes {
+    std::size_t context;
+};
+
 template <class T>
 Dims dims_of(Tape<T>& t, const Node<T>& n) {
     const Tensor<T>& table = t.input(n, 0).value;
-    const std::size_t k = std::size_t(n.int_attr);
+    const std::size_t k = n.template attributes<ContextLinearAttributes>().context;
     return {n.ids.size() / k, k, table.shape()[0], table.shape()[1], n.cols()};
 }
 
-// Node attributes: ids = the n·k ids, int_attr = k, saved = scratch, sized once per shape and reused:
+// Node attributes: ids = the n·k ids, ContextLinearAttributes{k}, saved = scratch, sized once per shape and reused:
 //   tables path: P or S (V × k·h, row v = [P_0[v] … P_{k−1}[v]]), W' and G' (d × k·h each)
 //   plain path:  the gathered x and dx (n × k·d each)
 // W' holds the blocks W_j side by side (W'[c, j·h + m] = W[j·d + c, m]), so that all k products are one GEMM:
@@ -186,7 +191,7 @@ Var<T> context_linear(const Var<T>& table, const Var<T>& weight, std::span<const
     Node<T>& node = bias.valid() ? t.push(context_linear_def<T>, {table, weight, bias}, Shape{n, sw[1]})
                                  : t.push(context_linear_def<T>, {table, weight}, Shape{n, sw[1]});
     node.ids.assign(ids.begin(), ids.end());
-    node.int_attr = std::int64_t(k);
+    node.set_attributes(ContextLinearAttributes{k});
     const Dims D{n, k, st[0], st[1], sw[1]};
     node.saved.resize({1, std::max<std::size_t>(scratch_size(D), 1)});  // same shape as last step: keeps its memory
     return t.commit(node);

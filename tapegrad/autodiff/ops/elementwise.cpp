@@ -35,9 +35,14 @@ T gelu_grad_of(T x) {
 
 bool is_integer(double p) { return std::floor(p) == p; }
 
+// The attribute of the unary ops: the scalar of add_scalar, mul_scalar, rsub, rdiv and pow.
+struct ScalarAttribute {
+    double s;
+};
+
 // ── The unary derivative table ──
 // Columns: op name | y = f(x, s) | dy/dx = df(x, y, s) | domain of x (checked before recording).
-// s is the op's scalar attribute (node.scalar); it is unused by the ops that have none.
+// s is the op's scalar attribute (ScalarAttribute); it is unused by the ops that have none.
 #define TAPEGRAD_UNARY_RULE(NAME, F, DF, DOMAIN)                                   \
     struct NAME##_rule {                                                            \
         static constexpr const char* name = #NAME;                                  \
@@ -129,7 +134,7 @@ inline constexpr bool has_vector_df<gelu_rule> = true;
 template <class T, class Rule>
 void unary_forward(Tape<T>& t, Node<T>& n) {
     const Tensor<T>& x = t.input(n, 0).value;
-    const T s = T(n.scalar);
+    const T s = T(n.template attributes<ScalarAttribute>().s);
     const T* xp = x.data();
     T* yp = n.value.data();
     parallel_for(x.size(), x.size(), [&](std::size_t b, std::size_t e) {
@@ -147,7 +152,7 @@ void unary_vjp(Tape<T>& t, Node<T>& n) {
     Tensor<T>* gx = t.grad_sink(n, 0, &overwrite);
     if (gx == nullptr) return;
     const Tensor<T>& x = t.input(n, 0).value;
-    const T s = T(n.scalar);
+    const T s = T(n.template attributes<ScalarAttribute>().s);
     const T *xp = x.data(), *yp = n.value.data(), *dy = n.grad.data();
     T* dx = gx->data();
     parallel_for(x.size(), x.size(), [&](std::size_t b, std::size_t e) {
@@ -176,7 +181,7 @@ Var<T> record_unary(const Var<T>& x, double s = 0.0) {
                               ") of a " + shape_str(shape_of(xv)) + " tensor is outside the domain" +
                               (s != 0.0 ? " (exponent " + std::to_string(s) + ")" : std::string()));
     Node<T>& n = t.push(unary_def<T, Rule>, {x}, shape_of(xv));
-    n.scalar = s;
+    n.set_attributes(ScalarAttribute{s});
     return t.commit(n);
 }
 

@@ -54,7 +54,11 @@ std::pair<T, T> row_grad_sums(const T* x, const T* g, const T* gamma, std::size_
     return {xsimd::hadd(acc_g), xsimd::hadd(acc_gx)};
 }
 
-// Node attributes: scalar = eps, saved = n×2 [μ_r, rstd_r].
+// Node attributes: LayerNormAttributes, saved = n×2 [μ_r, rstd_r].
+struct LayerNormAttributes {
+    double eps;
+};
+
 template <class T>
 void layer_norm_forward(Tape<T>& t, Node<T>& n) {
     const std::size_t R = n.rows(), W = n.cols();
@@ -63,7 +67,7 @@ void layer_norm_forward(Tape<T>& t, Node<T>& n) {
     const T* beta = t.input(n, 2).value.data();
     T* y = n.value.data();
     T* stats = n.saved.data();
-    const T eps = T(n.scalar);
+    const T eps = T(n.template attributes<LayerNormAttributes>().eps);
     parallel_for(R, R * W, [&](std::size_t r0, std::size_t r1) {
         for (std::size_t r = r0; r < r1; ++r) {
             const T* xr = x + r * W;
@@ -146,7 +150,7 @@ Var<T> layer_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta, doub
     if (!(std::isfinite(eps) && eps > 0))
         throw DomainError("layer_norm: eps must be finite and > 0, got " + std::to_string(eps));
     Node<T>& n = t.push(layer_norm_def<T>, {x, gamma, beta}, sx);
-    n.scalar = eps;
+    n.set_attributes(LayerNormAttributes{eps});
     n.saved.resize({sx[0], 2});  // same shape as last step: keeps its memory
     return t.commit(n);
 }

@@ -1,21 +1,26 @@
 // sum and mean share one forward and one VJP: y = scale · Σ x over the reduced dimension(s), with
 // scale = 1 (sum) or 1/count (mean). VJP: dx[r,c] += scale · dy[broadcast back to (r,c)].
-// Node attributes: int_attr = axis (-1 for all elements), scalar = scale.
+// Node attributes: ReduceAttributes.
 #include "tapegrad/autodiff/ops/reduce.hpp"
 
 namespace tapegrad {
 namespace {
 
+struct ReduceAttributes {
+    int axis;      // -1: all elements
+    double scale;  // 1 (sum) or 1/count (mean)
+};
+
 template <class T>
 void reduce_forward(Tape<T>& t, Node<T>& n) {
     const Tensor<T>& x = t.input(n, 0).value;
     const std::size_t R = x.shape()[0], C = x.shape()[1];
-    const int axis = int(n.int_attr);
+    const auto [axis, scale_d] = n.template attributes<ReduceAttributes>();
     T* y = n.value.data();
     std::fill(n.value.begin(), n.value.end(), T(0));
     for (std::size_t r = 0; r < R; ++r)
         for (std::size_t c = 0; c < C; ++c) y[axis == -1 ? 0 : axis == 0 ? c : r] += x.data()[r * C + c];
-    const T scale = T(n.scalar);
+    const T scale = T(scale_d);
     for (auto& v : n.value) v *= scale;
 }
 
@@ -24,8 +29,8 @@ void reduce_vjp(Tape<T>& t, Node<T>& n) {
     Tensor<T>* gx = t.grad_sink(n, 0);
     if (gx == nullptr) return;
     const std::size_t R = gx->shape()[0], C = gx->shape()[1];
-    const int axis = int(n.int_attr);
-    const T scale = T(n.scalar);
+    const auto [axis, scale_d] = n.template attributes<ReduceAttributes>();
+    const T scale = T(scale_d);
     const T* dy = n.grad.data();
     for (std::size_t r = 0; r < R; ++r)
         for (std::size_t c = 0; c < C; ++c) gx->data()[r * C + c] += scale * dy[axis == -1 ? 0 : axis == 0 ? c : r];
@@ -47,8 +52,7 @@ Var<T> record_reduce(const OpDef<T>& def, const Var<T>& x, int axis, bool is_mea
     const Shape out = axis == -1 ? Shape{1, 1} : axis == 0 ? Shape{1, s[1]} : Shape{s[0], 1};
     const std::size_t count = axis == -1 ? s[0] * s[1] : s[std::size_t(axis)];
     Node<T>& n = t.push(def, {x}, out);
-    n.int_attr = axis;
-    n.scalar = is_mean ? 1.0 / double(count) : 1.0;
+    n.set_attributes(ReduceAttributes{axis, is_mean ? 1.0 / double(count) : 1.0});
     return t.commit(n);
 }
 

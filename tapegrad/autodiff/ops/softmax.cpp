@@ -85,19 +85,26 @@ template <class T>
 const OpDef<T> log_softmax_def{"log_softmax", log_softmax_forward<T>, log_softmax_vjp<T>};
 
 // ── cross_entropy (fused with log-softmax)
-// Node attributes: ids = targets, int_attr = reduction, int_attr2 = ignore_index, scalar = label
-// smoothing ε, scalar2 = scale of the reduction (set by forward), saved = n×2: per row lse_i and loss_i.
+// Node attributes: ids = targets, CrossEntropyAttributes (the options, and the reduction's scale, which
+// forward sets), saved = n×2: per row lse_i and loss_i.
 // Only lse is kept for backward (not the n×w probabilities): P_ij = exp(x_ij − lse_i) is recomputed from
 // the logits, which the tape keeps anyway.
 //   q_ij    = (1 − ε)·[j = t_i] + ε/w
 //   loss_i  = −Σ_j q_ij log P_ij = −(1 − ε)·log P_i,t_i − (ε/w)·Σ_j log P_ij     (0 for ignored positions)
 //   with log P_ij = x_ij − lse_i, so Σ_j log P_ij = Σ_j x_ij − w·lse_i
+struct CrossEntropyAttributes {
+    CrossEntropyOptions options;
+    double scale;  // of the reduction: 1/#counted (mean), 1 (sum, none); set by forward
+};
+
 template <class T>
 void cross_entropy_forward(Tape<T>& t, Node<T>& n) {
     const Tensor<T>& x = t.input(n, 0).value;
     const std::size_t R = x.shape()[0], W = x.shape()[1];
-    const auto reduction = Reduction(n.int_attr);
-    const T eps = T(n.scalar);
+    auto attributes = n.template attributes<CrossEntropyAttributes>();
+    const Reduction reduction = attributes.options.reduction;
+    const std::int64_t ignore_index = attributes.options.ignore_index;
+    const T eps = T(attributes.options.label_smoothing);
     n.saved.resize({R, 2});
     T* saved = n.saved.data();
     parallel_for(R, R * W, [&](std::size_t begin, std::size_t end) {
@@ -105,7 +112,7 @@ void cross_entropy_forward(Tape<T>& t, Node<T>& n) {
             const T* xr = x.data() + r * W;
             const T lse = log_sum_exp(xr, W);
             T loss = 0;
-            if (n.ids[r] != n.int_attr2) {
+            if (n.ids[r] != ignore_index) {
                 loss = -(T(1) - eps) * (xr[n.ids[r]] - lse);
                 if (eps != T(0)) {
                     T sum_x = 0;
@@ -121,12 +128,13 @@ void cross_entropy_forward(Tape<T>& t, Node<T>& n) {
     T total = 0;
     std::size_t counted = 0;
     for (std::size_t r = 0; r < R; ++r) {
-        if (n.ids[r] != n.int_attr2) ++counted;
+        if (n.ids[r] != ignore_index) ++counted;
         if (reduction == Reduction::none) n.value.data()[r] = saved[2 * r + 1];
         total += saved[2 * r + 1];
     }
-    n.scalar2 = reduction == Reduction::mean ? (counted ? 1.0 / double(counted) : 0.0) : 1.0;
-    if (reduction != Reduction::none) n.value.data()[0] = total * T(n.scalar2);
+    attributes.scale = reduction == Reduction::mean ? (counted ? 1.0 / double(counted) : 0.0) : 1.0;
+    n.set_attributes(attributes);
+    if (reduction != Reduction::none) n.value.data()[0] = total * T(attributes.scale);
 }
 
 // dlogits_ij += g_i · (P_ij − q_ij),  g_i = dy·scale (mean, sum) or dy_i (none); 0 for ignored positions.
@@ -137,16 +145,18 @@ void cross_entropy_vjp(Tape<T>& t, Node<T>& n) {
     if (gx == nullptr) return;
     const Tensor<T>& x = t.input(n, 0).value;
     const std::size_t R = x.shape()[0], W = x.shape()[1];
-    const bool per_row = Reduction(n.int_attr) == Reduction::none;
-    const T eps = T(n.scalar), uniform = eps / T(W);
+    const auto attributes = n.template attributes<CrossEntropyAttributes>();
+    const bool per_row = attributes.options.reduction == Reduction::none;
+    const std::int64_t ignore_index = attributes.options.ignore_index;
+    const T eps = T(attributes.options.label_smoothing), uniform = eps / T(W), scale = T(attributes.scale);
     parallel_for(R, R * W, [&](std::size_t begin, std::size_t end) {
         for (std::size_t r = begin; r < end; ++r) {
             T* dx = gx->data() + r * W;
-            if (n.ids[r] == n.int_attr2) {
+            if (n.ids[r] == ignore_index) {
                 if (overwrite) std::fill(dx, dx + W, T(0));
                 continue;
             }
-            const T g = per_row ? n.grad.data()[r] : n.grad.data()[0] * T(n.scalar2);
+            const T g = per_row ? n.grad.data()[r] : n.grad.data()[0] * scale;
             const T lse = n.saved.data()[2 * r];
             const T* xr = x.data() + r * W;
             using B = xsimd::batch<T>;
@@ -201,9 +211,7 @@ Var<T> cross_entropy(const Var<T>& logits, std::span<const std::int64_t> targets
                              std::to_string(w - 1) + ", or ignore_index " + std::to_string(options.ignore_index) + ")");
     Node<T>& node = t.push(cross_entropy_def<T>, {logits}, options.reduction == Reduction::none ? Shape{n, 1} : Shape{1, 1});
     node.ids.assign(targets.begin(), targets.end());
-    node.int_attr = std::int64_t(options.reduction);
-    node.int_attr2 = options.ignore_index;
-    node.scalar = options.label_smoothing;
+    node.set_attributes(CrossEntropyAttributes{options, 1.0});
     return t.commit(node);
 }
 
