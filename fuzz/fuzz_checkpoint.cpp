@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         adam.load_state_dict(extract_state<float>(load_safetensors(path), ""));
     } catch (const Error&) {
     }
-    const std::size_t k = model->context_size();
+    const std::size_t k = tapegrad::context_size(*model);
     std::vector<std::int64_t> ids(2 * k, 0);
     (void)model->forward_tokens(TokenInput{ids, k});
     return 0;

@@ -15,7 +15,7 @@ constexpr double kEvalChunkBytes = 256.0 * 1024 * 1024;
 }  // namespace
 
 std::size_t bytes_per_position(const tapegrad::Module<float>& model) {
-    double bytes = 8.0 * double(model.context_size() + 1);
+    double bytes = 8.0 * double(context_size(model) + 1);
     for (const auto& p : model.named_parameters()) {
         const auto& shape = p.var.value().shape();
         bytes += 4.0 * double(shape[0] + shape[1]);

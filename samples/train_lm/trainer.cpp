@@ -134,7 +134,7 @@ double evaluate(Module<float>& model, const std::vector<std::int64_t>& ids, std:
         const std::size_t total = max_positions ? std::min(max_positions, ids.size() - 1) : ids.size() - 1;
         return evaluate_windows(model, ids, window, total, progress);
     }
-    const std::size_t k = model.context_size();
+    const std::size_t k = context_size(model);
     std::size_t total = ids.size() - 1;
     if (max_positions && max_positions < total) total = max_positions;
     const std::size_t chunk = eval_chunk_positions(model);
@@ -174,7 +174,7 @@ std::vector<std::int64_t> sample(Module<float>& model, std::vector<std::int64_t>
     // others read the context of k ids ending at the last token. Either way the last k (or T) tokens are all
     // a step reads: a long generation keeps no more than that.
     const std::size_t window = window_size(model);
-    const std::size_t k = window ? window : model.context_size();
+    const std::size_t k = window ? window : context_size(model);
     std::vector<std::int64_t> context(window ? 0 : k), seq = std::move(prompt), out;
     if (window && seq.empty()) seq.push_back(std::int64_t(pad));  // the start symbol
     if (seq.size() > k) seq.erase(seq.begin(), seq.end() - std::ptrdiff_t(k));
@@ -303,7 +303,7 @@ namespace {
 class BatchSource {
 public:
     BatchSource(const Corpus& corpus, const TrainOptions& opt, const Sequential<float>& model, const Ranks& ranks)
-        : train_(corpus.train), opt_(opt), window_(window_size(model)), k_(model.context_size()),
+        : train_(corpus.train), opt_(opt), window_(window_size(model)), k_(context_size(model)),
           pad_(std::int64_t(corpus.vocab())), first_(ranks.first(opt.batch)), count_(ranks.count(opt.batch)) {}
 
     std::size_t window() const { return window_; }

@@ -53,7 +53,7 @@ public:
     ContextEmbedding(Tape<T>& tape, std::size_t vocab, std::size_t context, std::size_t dim, Generator& gen);
     Var<T> forward_tokens(const TokenInput& tokens) override;
     std::string describe() const override;
-    std::size_t context_size() const override { return context_; }
+    std::size_t context_size() const { return context_; }
     std::int64_t padding_id() const { return std::int64_t(vocab_); }
     Var<T> weight;
 
@@ -61,8 +61,6 @@ private:
     std::size_t vocab_, context_, dim_;
 };
 
-/// Rows of k ids for every position of a sequence: row i = seq[i−k+1 .. i], `pad` before the start.
-std::vector<std::int64_t> make_contexts(std::span<const std::int64_t> sequence, std::size_t k, std::int64_t pad);
 
 template <class T>
 class ReLU : public Module<T> {

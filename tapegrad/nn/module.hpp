@@ -14,16 +14,9 @@
 
 #include "tapegrad/autodiff/named.hpp"
 #include "tapegrad/autodiff/tape.hpp"
+#include "tapegrad/nn/tokens.hpp"
 
 namespace tapegrad {
-
-/// Token ids fed to a model: n rows of `context` ids each (row-major), oldest first; the last id of a row is
-/// the current token. Plain sequences have context 1.
-struct TokenInput {
-    std::span<const std::int64_t> ids;
-    std::size_t context = 1;
-    std::size_t rows() const { return context ? ids.size() / context : 0; }
-};
 
 template <class T>
 class Module {
@@ -51,8 +44,6 @@ public:
 
     /// Short description, e.g.\ "Linear(64 -> 256, bias)".
     virtual std::string describe() const = 0;
-    /// Ids per position this module reads (1 for plain embeddings; k for a context of k tokens).
-    virtual std::size_t context_size() const { return 1; }
 
     std::vector<NamedParameter<T>> named_parameters() const;
     std::vector<Var<T>> parameters() const;

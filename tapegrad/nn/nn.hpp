@@ -14,4 +14,5 @@
 #include "tapegrad/nn/safetensors.hpp"
 #include "tapegrad/nn/sequential.hpp"
 #include "tapegrad/nn/spec.hpp"
+#include "tapegrad/nn/tokens.hpp"
 #include "tapegrad/nn/transformer.hpp"

@@ -45,11 +45,6 @@ Var<T> Sequential<T>::forward_tokens(const TokenInput& tokens) {
 }
 
 template <class T>
-std::size_t Sequential<T>::context_size() const {
-    return size() ? (*this)[0].context_size() : 1;
-}
-
-template <class T>
 std::map<std::string, std::string> Sequential<T>::checkpoint_metadata() const {
     if (spec_.empty()) return {};
     return {{"spec", spec_}, {"vocab", std::to_string(vocab_)}};

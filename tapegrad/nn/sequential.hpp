@@ -24,7 +24,6 @@ public:
     Var<T> forward(const Var<T>& x) override;
     /// The first module reads the token ids; the others chain on tensors.
     Var<T> forward_tokens(const TokenInput& tokens) override;
-    std::size_t context_size() const override;
     std::string describe() const override;
     /// {"spec", "vocab"} when built from a spec.
     std::map<std::string, std::string> checkpoint_metadata() const override;

@@ -127,22 +127,11 @@ std::shared_ptr<Sequential<T>> make_gpt(const GPTConfig& c, Tape<T>& tape, Gener
     return model;
 }
 
-template <class T>
-std::size_t window_size(const Module<T>& model) {
-    if (const auto* p = dynamic_cast<const PositionEmbedding<T>*>(&model)) return p->block();
-    if (const auto* a = dynamic_cast<const CausalSelfAttention<T>*>(&model)) return a->block();
-    for (const auto& [name, child] : model.children())
-        if (const std::size_t t = window_size(*child)) return t;
-    return 0;
-}
-
 template class PositionEmbedding<float>;
 template class PositionEmbedding<double>;
 template class TiedOutput<float>;
 template class TiedOutput<double>;
 template std::shared_ptr<Sequential<float>> make_gpt(const GPTConfig&, Tape<float>&, Generator&);
 template std::shared_ptr<Sequential<double>> make_gpt(const GPTConfig&, Tape<double>&, Generator&);
-template std::size_t window_size(const Module<float>&);
-template std::size_t window_size(const Module<double>&);
 
 }  // namespace tapegrad

@@ -80,11 +80,6 @@ std::string gpt_spec(const GPTConfig& config);
 template <class T>
 std::shared_ptr<Sequential<T>> make_gpt(const GPTConfig& config, Tape<T>& tape, Generator& gen);
 
-/// The window length T of a model that reads windows (one with a PositionEmbedding or attention), 0 for a
-/// model of independent positions.
-template <class T>
-std::size_t window_size(const Module<T>& model);
-
 extern template class PositionEmbedding<float>;
 extern template class PositionEmbedding<double>;
 extern template class TiedOutput<float>;

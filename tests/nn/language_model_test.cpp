@@ -85,7 +85,7 @@ TEST_CASE("gradcheck of the context model built from a spec, repeated ids and pa
     const std::vector<std::int64_t> seq = {1, 1, 0, 3, 1, 1};
     const std::vector<std::int64_t> contexts = make_contexts(seq, 3, 4);
     const std::vector<std::int64_t> targets = {1, 0, 3, 1, 1, 2};
-    REQUIRE(model->context_size() == 3);
+    REQUIRE(tapegrad::context_size(*model) == 3);
     REQUIRE(gradcheck_module(*model, [&](Module<double>& m) { return cross_entropy(m(TokenInput{contexts, 3}), targets); }));
 }
 

@@ -278,8 +278,8 @@ TEST_CASE("evaluation chunks stay within a memory budget however wide a position
         Batch b;
         for (std::size_t p = 0; p + 1 < ids.size(); ++p) {
             const std::vector<std::size_t> one = {p};
-            fill_batch(ids, one, wide->context_size(), 3, b);
-            sum += double(tapegrad::cross_entropy((*wide)(tapegrad::TokenInput{b.contexts, wide->context_size()}), b.targets).item());
+            fill_batch(ids, one, tapegrad::context_size(*wide), 3, b);
+            sum += double(tapegrad::cross_entropy((*wide)(tapegrad::TokenInput{b.contexts, tapegrad::context_size(*wide)}), b.targets).item());
             tape.clear();
         }
     }
