@@ -81,6 +81,8 @@ if __name__ == "__main__":
 import torch  # noqa: E402  (after the thread environment is set)
 import torch.nn.functional as F  # noqa: E402
 
+from twin_common import fortunes, lr_at  # noqa: E402
+
 
 # ── The model ──
 class CausalSelfAttention(torch.nn.Module):
@@ -192,19 +194,8 @@ def decays(p):
 
 
 # ── The training run ──
-def fortunes():
-    """samples/train_lm's default corpus: the regular, non-symlink files without an extension, in name order."""
-    d = pathlib.Path("/usr/share/games/fortunes")
-    files = sorted(p for p in d.iterdir() if p.is_file() and not p.is_symlink() and p.suffix == "")
-    return b"".join(p.read_bytes() for p in files)
 
 
-def lr_at(step, base, warmup, total, floor):
-    """tapegrad's WarmupCosineLR::lr_at (tapegrad/optim/schedule.hpp)."""
-    if step < warmup:
-        return base * (step + 1) / warmup
-    progress = 1.0 if total == warmup else min(1.0, (step - warmup) / (total - warmup))
-    return floor + (base - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def openblas_core():

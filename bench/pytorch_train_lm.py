@@ -21,18 +21,11 @@ import time
 
 import torch
 
-
-def fortunes():
-    d = pathlib.Path("/usr/share/games/fortunes")
-    files = sorted(p for p in d.iterdir() if p.is_file() and not p.is_symlink() and p.suffix == "")
-    return b"".join(p.read_bytes() for p in files)
+from twin_common import fortunes, lr_at
 
 
-def lr_at(step, base, warmup, total, floor):
-    if step < warmup:
-        return base * (step + 1) / warmup
-    progress = 1.0 if total == warmup else min(1.0, (step - warmup) / (total - warmup))
-    return floor + (base - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
 
 
 class ContextMlp(torch.nn.Module):

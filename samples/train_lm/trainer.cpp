@@ -178,7 +178,7 @@ std::vector<std::int64_t> sample(Module<float>& model, std::vector<std::int64_t>
     std::vector<std::int64_t> context(window ? 0 : k), seq = std::move(prompt), out;
     if (window && seq.empty()) seq.push_back(std::int64_t(pad));  // the start symbol
     if (seq.size() > k) seq.erase(seq.begin(), seq.end() - std::ptrdiff_t(k));
-    std::vector<double> p;
+    Tensor<float> row;  // the last position's logits
     for (std::size_t i = 0; i < length; ++i) {
         throw_if_stop_requested("sampling");
         for (std::size_t j = 0; j < context.size(); ++j) {
@@ -188,22 +188,23 @@ std::vector<std::int64_t> sample(Module<float>& model, std::vector<std::int64_t>
         const Tensor<float>& logits = window ? model(TokenInput{seq}).value() : model(TokenInput{context, k}).value();
         const std::size_t V = logits.shape()[1];
         const float* last = logits.data() + (logits.shape()[0] - 1) * V;  // the prediction after the last token
-        // p_j ∝ exp(logit_j / temperature), computed stably in double
-        const double top = *std::max_element(last, last + V);
-        p.assign(V, 0.0);
-        double z = 0;
-        for (std::size_t j = 0; j < p.size(); ++j) z += p[j] = std::exp((double(last[j]) - top) / temperature);
-        if (!std::isfinite(z) || !(z > 0))
-            throw DomainError("sample: the model's logits are not finite (max " + std::to_string(top) + "); its weights are broken");
-        double u = gen.uniform() * z;
-        std::size_t next = p.size() - 1;
-        for (std::size_t j = 0; j < p.size(); ++j) {
-            if (u < p[j]) {
+        for (std::size_t j = 0; j < V; ++j)
+            if (!std::isfinite(last[j]))
+                throw DomainError("sample: the model's logit " + std::to_string(j) + " is " + std::to_string(last[j]) +
+                                  "; its weights are broken");
+        // p = softmax(logits / temperature) of that row, by the library's (stable) softmax
+        row.resize({1, V});
+        std::copy(last, last + V, row.begin());
+        const Tensor<float>& p = softmax(mul(tape.constant(row), 1.0 / temperature)).value();
+        // the first j whose cumulative probability exceeds u (the last one if rounding leaves u beyond them all)
+        const double u = gen.uniform();
+        double cumulative = 0;
+        std::size_t next = V - 1;
+        for (std::size_t j = 0; j < V; ++j)
+            if (u < (cumulative += double(p.data()[j]))) {
                 next = j;
                 break;
             }
-            u -= p[j];
-        }
         seq.push_back(std::int64_t(next));
         if (seq.size() > k) seq.erase(seq.begin());
         tape.clear();

@@ -2,6 +2,7 @@
 
 #include "tapegrad/nn/layers.hpp"
 #include "tapegrad/nn/spec.hpp"
+#include "spec_error.hpp"
 
 using namespace tapegrad;
 
@@ -13,22 +14,7 @@ std::vector<Shape> shapes_of(const Module<float>& m) {
 }
 }  // namespace
 
-namespace {
-// The SpecError message of building `spec` as a float model on `tape`, or "no error".
-std::string error_of(Tape<float>& tape, const std::string& spec, std::size_t vocab = 10) {
-    Generator gen(1);
-    try {
-        build_model<float>(spec, vocab, tape, gen);
-    } catch (const SpecError& e) {
-        return e.what();
-    }
-    return "no error";
-}
-std::string error_of(const std::string& spec, std::size_t vocab = 10) {
-    Tape<float> tape;
-    return error_of(tape, spec, vocab);
-}
-}  // namespace
+using test::spec_error;
 
 TEST_CASE("valid specs build the right layers and shapes", "[nn][spec]") {
     Tape<float> tape;
@@ -48,30 +34,30 @@ TEST_CASE("valid specs build the right layers and shapes", "[nn][spec]") {
 }
 
 TEST_CASE("each kind of bad spec names its position, token and expectation", "[nn][spec][errors]") {
-    CHECK(error_of("embed(8) lineer(vocab)") ==
+    CHECK(spec_error("embed(8) lineer(vocab)") ==
           "spec: column 10, 'lineer': unknown layer; expected one of embed, context, position, linear, attention, relu, "
           "gelu, tanh, sigmoid, layernorm, dropout, tied, residual, repeat");
-    CHECK(error_of("embed(8) linear(2x5) linear(vocab)") ==
+    CHECK(spec_error("embed(8) linear(2x5) linear(vocab)") ==
           "spec: column 17, '2x5': expected a positive integer or 'vocab' for linear's output width");
-    CHECK(error_of("embed(0) linear(vocab)") == "spec: column 7, '0': expected a positive integer or 'vocab' for embed's width d");
-    CHECK(error_of("embed(8) linear(vocab)", 0) ==
+    CHECK(spec_error("embed(0) linear(vocab)") == "spec: column 7, '0': expected a positive integer or 'vocab' for embed's width d");
+    CHECK(spec_error("embed(8) linear(vocab)", 0) ==
           "spec: column 1, 'embed': missing vocabulary: a language model needs the vocabulary size");
-    CHECK(error_of("embed(8) linear(9, 4) linear(vocab)") ==
+    CHECK(spec_error("embed(8) linear(9, 4) linear(vocab)") ==
           "spec: column 17, '9': linear's input width 9 does not chain with the previous width 8");
-    CHECK(error_of("embed(8) linear(16)") ==
+    CHECK(spec_error("embed(8) linear(16)") ==
           "spec: column 10, 'linear': the model ends with width 16, but a language model must end with the vocabulary "
           "size 10 (add linear(vocab))");
-    CHECK(error_of("embed(8) linear(vocab))") == "spec: column 23, ')': unmatched ')'; expected a layer name");
-    CHECK(error_of("embed(8) linear(vocab) $") ==
+    CHECK(spec_error("embed(8) linear(vocab))") == "spec: column 23, ')': unmatched ')'; expected a layer name");
+    CHECK(spec_error("embed(8) linear(vocab) $") ==
           "spec: column 24, '$': unexpected character; expected a layer name, '(', ')', ',' or '='");
-    CHECK(error_of("embed(8 linear(vocab)") == "spec: column 9, 'linear': expected ',' or ')' in the arguments of embed");
-    CHECK(error_of("linear(vocab)") == "spec: column 1, 'linear': a language model starts with embed(d) or context(k, d)");
-    CHECK(error_of("embed(8) embed(8) linear(vocab)") == "spec: column 10, 'embed': embed must be the first layer");
-    CHECK(error_of("embed(8) linear(vocab, bias=maybe)") == "spec: column 29, 'maybe': expected true or false for bias");
-    CHECK(error_of("embed(8) linear(vocab, bais=false)") == "spec: column 24, 'bais': unknown argument of linear");
-    CHECK(error_of("embed(8) dropout(1.5) linear(vocab)") == "spec: column 18, '1.5': dropout's probability must be in [0, 1)");
-    CHECK(error_of("embed(8) linear(") == "spec: column 17, 'end of spec': expected an argument of linear or ')'");
-    CHECK(error_of("") == "spec: column 1, 'end of spec': empty spec; expected a layer name");
+    CHECK(spec_error("embed(8 linear(vocab)") == "spec: column 9, 'linear': expected ',' or ')' in the arguments of embed");
+    CHECK(spec_error("linear(vocab)") == "spec: column 1, 'linear': a language model starts with embed(d) or context(k, d)");
+    CHECK(spec_error("embed(8) embed(8) linear(vocab)") == "spec: column 10, 'embed': embed must be the first layer");
+    CHECK(spec_error("embed(8) linear(vocab, bias=maybe)") == "spec: column 29, 'maybe': expected true or false for bias");
+    CHECK(spec_error("embed(8) linear(vocab, bais=false)") == "spec: column 24, 'bais': unknown argument of linear");
+    CHECK(spec_error("embed(8) dropout(1.5) linear(vocab)") == "spec: column 18, '1.5': dropout's probability must be in [0, 1)");
+    CHECK(spec_error("embed(8) linear(") == "spec: column 17, 'end of spec': expected an argument of linear or ')'");
+    CHECK(spec_error("") == "spec: column 1, 'end of spec': empty spec; expected a layer name");
     SpecError e(3, "x", "y");
     CHECK(e.column == 3);
     CHECK(e.token == "x");
@@ -82,24 +68,24 @@ TEST_CASE("each kind of bad spec names its position, token and expectation", "[n
 // layer is allocated: a model built from a spec has at most 2^28 parameters in all.
 TEST_CASE("absurd widths are rejected before anything is allocated", "[nn][spec][errors][fuzz]") {
     Tape<float> tape;  // one tape for all: none of the specs may leave a parameter on it
-    auto error_of = [&](const std::string& spec, std::size_t vocab = 10) { return ::error_of(tape, spec, vocab); };
-    CHECK(error_of("embed(99999999999) linear(vocab)") ==
+    auto on_tape = [&](const std::string& spec, std::size_t vocab = 10) { return spec_error(tape, spec, vocab); };
+    CHECK(on_tape("embed(99999999999) linear(vocab)") ==
           "spec: column 1, 'embed': embed is too large: 10 x 99999999999 parameters, more than the 268435456 left of "
           "the limit of 268435456");
     // embed(8) used 80 of the budget
-    CHECK(error_of("embed(8) linear(4000000000) linear(vocab)") ==
+    CHECK(on_tape("embed(8) linear(4000000000) linear(vocab)") ==
           "spec: column 10, 'linear': linear is too large: 9 x 4000000000 parameters, more than the 268435376 left of "
           "the limit of 268435456");
     // k·d = 2^64 would wrap around to 0 in size_t
-    CHECK(error_of("context(4294967296, 4294967296) linear(vocab)") ==
+    CHECK(on_tape("context(4294967296, 4294967296) linear(vocab)") ==
           "spec: column 1, 'context': context is too large: 4294967296 x 4294967296 columns, more than the 268435456 "
           "left of the limit of 268435456");
     // each layer fits on its own, the model does not
-    CHECK_THAT(error_of("embed(8) linear(16000) linear(16000, 16000) linear(16000) linear(vocab)"),
+    CHECK_THAT(on_tape("embed(8) linear(16000) linear(16000, 16000) linear(16000) linear(vocab)"),
                Catch::Matchers::StartsWith("spec: column 45, 'linear': linear is too large: 16001 x 16000 parameters"));
-    CHECK(error_of("embed(8) linear(vocab)", std::size_t(-1)) ==
+    CHECK(on_tape("embed(8) linear(vocab)", std::size_t(-1)) ==
           "spec: column 1, 'embed': a vocabulary of 18446744073709551615 symbols is too large; the limit is 268435456");
-    CHECK(error_of("context(2, 3) linear(200000000) linear(vocab)") != "no error");
+    CHECK(on_tape("context(2, 3) linear(200000000) linear(vocab)") != "no error");
     CHECK(tape.num_parameters() == 0);  // every spec above was rejected before its first layer was built
 }
 
@@ -122,10 +108,10 @@ TEST_CASE("spec_parameter_count is the built model's parameter count, without bu
 TEST_CASE("layernorm's eps must be a positive normal float", "[nn][spec][errors][fuzz]") {
     Tape<float> tape;
     const std::string expected = "eps must be a positive normal float (1.17549e-38 to 3.40282e+38)";
-    CHECK(error_of("embed(8) layernorm(eps=1e-63) linear(vocab)") == "spec: column 24, '1e-63': " + expected);
-    CHECK(error_of("embed(8) layernorm(eps=1e39) linear(vocab)") == "spec: column 24, '1e39': " + expected);
-    CHECK(error_of("embed(8) layernorm(eps=0) linear(vocab)") == "spec: column 24, '0': " + expected);
-    CHECK(error_of("embed(8) layernorm(eps=1e-30) linear(vocab)") == "no error");
+    CHECK(spec_error("embed(8) layernorm(eps=1e-63) linear(vocab)") == "spec: column 24, '1e-63': " + expected);
+    CHECK(spec_error("embed(8) layernorm(eps=1e39) linear(vocab)") == "spec: column 24, '1e39': " + expected);
+    CHECK(spec_error("embed(8) layernorm(eps=0) linear(vocab)") == "spec: column 24, '0': " + expected);
+    CHECK(spec_error("embed(8) layernorm(eps=1e-30) linear(vocab)") == "no error");
 
     CHECK_THROWS_WITH(LayerNorm<float>(tape, 4, 1e-63),
                       Catch::Contains("eps 1e-63 is not a positive normal float") && Catch::Contains("1.17549e-38"));

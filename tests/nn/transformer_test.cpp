@@ -9,9 +9,11 @@
 #include "tapegrad/nn/module_gradcheck.hpp"
 #include "tapegrad/nn/spec.hpp"
 #include "tapegrad/nn/transformer.hpp"
+#include "spec_error.hpp"
 
 using namespace tapegrad;
 using test::random_matrix;
+using test::spec_error;
 
 namespace {
 
@@ -21,17 +23,6 @@ void randomize(Module<double>& m, unsigned seed, double scale = 1.0) {
         auto& v = p.var.mutable_value();
         v = random_matrix(v.shape()[0], v.shape()[1], seed++, -scale, scale);
     }
-}
-
-std::string spec_error(const std::string& spec, std::size_t vocab = 10) {
-    Tape<float> tape;
-    Generator gen(1);
-    try {
-        build_model<float>(spec, vocab, tape, gen);
-    } catch (const SpecError& e) {
-        return e.what();
-    }
-    return "no error";
 }
 
 // "spec: column C, 'token': " for the first occurrence of `token` in `spec` (C 1-based), at or after `from`.
