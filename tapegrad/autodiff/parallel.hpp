@@ -31,6 +31,11 @@ std::size_t pool_size();
 /// body(begin, end) on disjoint chunks covering [0, n) (see run_in_chunks). Allocates nothing.
 template <class F>
 void parallel_for(std::size_t n, std::size_t work, F&& body) {
+    if (n == 0) return;
+    if (work < kParallelMin || n == 1) {  // inline: a small model's many small loops pay no call
+        body(std::size_t(0), n);
+        return;
+    }
     using Body = std::remove_reference_t<F>;
     run_in_chunks(
         n, work, pool_size(), [](void* c, std::size_t, std::size_t b, std::size_t e) { (*static_cast<Body*>(c))(b, e); },
@@ -41,6 +46,11 @@ void parallel_for(std::size_t n, std::size_t work, F&& body) {
 /// (max_chunks slots of it, sized beforehand, e.g. from pool_size()).
 template <class F>
 void parallel_for_chunks(std::size_t n, std::size_t work, std::size_t max_chunks, F&& body) {
+    if (n == 0) return;
+    if (work < kParallelMin || n == 1) {
+        body(std::size_t(0), std::size_t(0), n);
+        return;
+    }
     using Body = std::remove_reference_t<F>;
     run_in_chunks(
         n, work, max_chunks,
