@@ -220,7 +220,7 @@ namespace {
 // after every check a checkpoint must pass (model, vocabulary, finite state, agreeing step counters).
 struct RunState {
     Tape<float> tape;
-    std::shared_ptr<Sequential<float>> model;
+    std::shared_ptr<SpecModel<float>> model;
     std::unique_ptr<Adam<float>> adam;
     std::unique_ptr<WarmupCosineLR> schedule;
     std::int64_t start_step = 0;
@@ -345,7 +345,7 @@ void check_batch_fits_data(const Corpus& corpus, const TrainOptions& opt, std::s
 }
 
 // The summary's fixed part: the model and the corpus's reference entropies.
-TrainSummary reference_summary(const Corpus& corpus, const Sequential<float>& model, int ranks) {
+TrainSummary reference_summary(const Corpus& corpus, const SpecModel<float>& model, int ranks) {
     TrainSummary s;
     s.ranks = ranks;
     s.spec = model.spec();
@@ -433,7 +433,7 @@ TrainSummary train(const Corpus& corpus, const TrainOptions& opt_in, std::ostrea
     // 1. The model, optimizer and schedule: fresh, or from --resume after every check.
     RunState run;
     start_run(run, corpus, opt);
-    Sequential<float>& model = *run.model;
+    SpecModel<float>& model = *run.model;
     const std::int64_t start_step = run.start_step;
     // 2. The ranks: every rank built or loaded the same model; broadcasting rank 0's values makes sure of it.
     Ranks ranks(opt.data_parallel, model.named_parameters());

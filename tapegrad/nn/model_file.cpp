@@ -7,7 +7,7 @@
 namespace tapegrad {
 
 template <CheckpointScalar T>
-std::shared_ptr<Sequential<T>> load_model(const std::filesystem::path& path, Tape<T>& tape, SafetensorsFile* file_out) {
+std::shared_ptr<SpecModel<T>> load_model(const std::filesystem::path& path, Tape<T>& tape, SafetensorsFile* file_out) {
     SafetensorsFile file = load_safetensors(path);
     const auto spec = file.metadata.find(kModelPrefix + "spec");
     const auto vocab = file.metadata.find(kModelPrefix + "vocab");
@@ -41,7 +41,7 @@ std::shared_ptr<Sequential<T>> load_model(const std::filesystem::path& path, Tap
     return model;
 }
 
-template std::shared_ptr<Sequential<float>> load_model(const std::filesystem::path&, Tape<float>&, SafetensorsFile*);
-template std::shared_ptr<Sequential<double>> load_model(const std::filesystem::path&, Tape<double>&, SafetensorsFile*);
+template std::shared_ptr<SpecModel<float>> load_model(const std::filesystem::path&, Tape<float>&, SafetensorsFile*);
+template std::shared_ptr<SpecModel<double>> load_model(const std::filesystem::path&, Tape<double>&, SafetensorsFile*);
 
 }  // namespace tapegrad

@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "tapegrad/nn/checkpoint.hpp"
-#include "tapegrad/nn/sequential.hpp"
+#include "tapegrad/nn/spec.hpp"
 
 namespace tapegrad {
 
@@ -16,6 +16,6 @@ namespace tapegrad {
 /// reading the file once; `file`, when given, receives it (for the extra state and metadata).
 /// CheckpointError when the file is not a checkpoint or its model.spec / model.vocab do not build a model.
 template <CheckpointScalar T>
-std::shared_ptr<Sequential<T>> load_model(const std::filesystem::path& path, Tape<T>& tape, SafetensorsFile* file = nullptr);
+std::shared_ptr<SpecModel<T>> load_model(const std::filesystem::path& path, Tape<T>& tape, SafetensorsFile* file = nullptr);
 
 }  // namespace tapegrad

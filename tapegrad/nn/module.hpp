@@ -39,7 +39,7 @@ public:
     Var<T> operator()(const TokenInput& tokens) { return forward_tokens(tokens); }
 
     /// Text a checkpoint stores beside the module's tensors (under "model."): nothing by default; a
-    /// Sequential built from a spec stores its spec and vocabulary, from which load_model rebuilds it.
+    /// SpecModel (a model built from a spec) stores its spec and vocabulary, from which load_model rebuilds it.
     virtual std::map<std::string, std::string> checkpoint_metadata() const { return {}; }
 
     /// Short description, e.g.\ "Linear(64 -> 256, bias)".

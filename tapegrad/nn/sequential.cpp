@@ -45,12 +45,6 @@ Var<T> Sequential<T>::forward_tokens(const TokenInput& tokens) {
 }
 
 template <class T>
-std::map<std::string, std::string> Sequential<T>::checkpoint_metadata() const {
-    if (spec_.empty()) return {};
-    return {{"spec", spec_}, {"vocab", std::to_string(vocab_)}};
-}
-
-template <class T>
 std::string Sequential<T>::describe() const {
     return "Sequential(" + std::to_string(size()) + " modules)";
 }

@@ -25,21 +25,6 @@ public:
     /// The first module reads the token ids; the others chain on tensors.
     Var<T> forward_tokens(const TokenInput& tokens) override;
     std::string describe() const override;
-    /// {"spec", "vocab"} when built from a spec.
-    std::map<std::string, std::string> checkpoint_metadata() const override;
-
-    /// The text spec this model was built from ("" when built in C++) and its vocabulary size; stored in
-    /// checkpoints so that a checkpoint alone rebuilds its model.
-    const std::string& spec() const { return spec_; }
-    std::size_t vocab() const { return vocab_; }
-    void set_spec(std::string spec, std::size_t vocab) {
-        spec_ = std::move(spec);
-        vocab_ = vocab;
-    }
-
-private:
-    std::string spec_;
-    std::size_t vocab_ = 0;
 };
 
 /// A residual block: y = x + body(x), the body a Sequential of its own (children "0", "1", …), which must

@@ -437,16 +437,15 @@ std::size_t spec_parameter_count(const std::string& spec, std::size_t vocab) {
 }
 
 template <class T>
-std::shared_ptr<Sequential<T>> build_model(const std::string& spec, std::size_t vocab, Tape<T>& tape, Generator& gen) {
+std::shared_ptr<SpecModel<T>> build_model(const std::string& spec, std::size_t vocab, Tape<T>& tape, Generator& gen) {
     const std::vector<LayerSpec> layers = parse_spec(spec);
     walk_layers<T>(layers, vocab, nullptr, nullptr);  // every check first, nothing allocated
-    auto model = std::make_shared<Sequential<T>>(tape);
+    auto model = std::make_shared<SpecModel<T>>(tape, spec, vocab);
     walk_layers<T>(layers, vocab, model.get(), &gen);
-    model->set_spec(spec, vocab);
     return model;
 }
 
-template std::shared_ptr<Sequential<float>> build_model(const std::string&, std::size_t, Tape<float>&, Generator&);
-template std::shared_ptr<Sequential<double>> build_model(const std::string&, std::size_t, Tape<double>&, Generator&);
+template std::shared_ptr<SpecModel<float>> build_model(const std::string&, std::size_t, Tape<float>&, Generator&);
+template std::shared_ptr<SpecModel<double>> build_model(const std::string&, std::size_t, Tape<double>&, Generator&);
 
 }  // namespace tapegrad

@@ -27,6 +27,7 @@
 /// size. A spec builds at most 65536 layers and 2^28 parameters.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,6 +62,25 @@ struct LayerSpec {
 /// Syntax only: SpecError for a token that does not fit the grammar.
 std::vector<LayerSpec> parse_spec(const std::string& spec);
 
+/// A model built from a spec: a Sequential that keeps the spec and the vocabulary size it was built from and
+/// stores them in its checkpoints (model.spec, model.vocab), so that load_model (nn/model_file.hpp) rebuilds
+/// it from the file alone. build_model, make_gpt and load_model return one.
+template <class T>
+class SpecModel : public Sequential<T> {
+public:
+    SpecModel(Tape<T>& tape, std::string spec, std::size_t vocab)
+        : Sequential<T>(tape), spec_(std::move(spec)), vocab_(vocab) {}
+    const std::string& spec() const { return spec_; }
+    std::size_t vocab() const { return vocab_; }
+    std::map<std::string, std::string> checkpoint_metadata() const override {
+        return {{"spec", spec_}, {"vocab", std::to_string(vocab_)}};
+    }
+
+private:
+    std::string spec_;
+    std::size_t vocab_;
+};
+
 /// The number of parameters build_model(spec, vocab, ...) would create, found without allocating them;
 /// SpecError as build_model. A model built from a spec has at most 2^28 parameters.
 std::size_t spec_parameter_count(const std::string& spec, std::size_t vocab);
@@ -69,6 +89,6 @@ std::size_t spec_parameter_count(const std::string& spec, std::size_t vocab);
 /// (vocab = 0), dimensions that do not chain, a model that does not end at the vocabulary, or one of more than
 /// 2^28 parameters or 65536 layers (checked before any layer is allocated).
 template <class T>
-std::shared_ptr<Sequential<T>> build_model(const std::string& spec, std::size_t vocab, Tape<T>& tape, Generator& gen);
+std::shared_ptr<SpecModel<T>> build_model(const std::string& spec, std::size_t vocab, Tape<T>& tape, Generator& gen);
 
 }  // namespace tapegrad

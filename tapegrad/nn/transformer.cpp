@@ -86,11 +86,11 @@ std::string gpt_spec(const GPTConfig& c) {
 }
 
 template <class T>
-std::shared_ptr<Sequential<T>> make_gpt(const GPTConfig& c, Tape<T>& tape, Generator& gen) {
+std::shared_ptr<SpecModel<T>> make_gpt(const GPTConfig& c, Tape<T>& tape, Generator& gen) {
     check_config(c);
     const std::size_t d = c.width;
     const double proj_std = projection_std(c);
-    auto model = std::make_shared<Sequential<T>>(tape);
+    auto model = std::make_shared<SpecModel<T>>(tape, gpt_spec(c), c.vocab);
     auto tokens = std::make_shared<Embedding<T>>(tape, c.vocab, d, gen);
     init_normal(tokens->weight, kStd, gen);
     auto positions = std::make_shared<PositionEmbedding<T>>(tape, c.block, d, gen);
@@ -123,7 +123,6 @@ std::shared_ptr<Sequential<T>> make_gpt(const GPTConfig& c, Tape<T>& tape, Gener
         init_normal(head->weight, kStd, gen);
         model->push_back(head);
     }
-    model->set_spec(gpt_spec(c), c.vocab);
     return model;
 }
 
@@ -131,7 +130,7 @@ template class PositionEmbedding<float>;
 template class PositionEmbedding<double>;
 template class TiedOutput<float>;
 template class TiedOutput<double>;
-template std::shared_ptr<Sequential<float>> make_gpt(const GPTConfig&, Tape<float>&, Generator&);
-template std::shared_ptr<Sequential<double>> make_gpt(const GPTConfig&, Tape<double>&, Generator&);
+template std::shared_ptr<SpecModel<float>> make_gpt(const GPTConfig&, Tape<float>&, Generator&);
+template std::shared_ptr<SpecModel<double>> make_gpt(const GPTConfig&, Tape<double>&, Generator&);
 
 }  // namespace tapegrad

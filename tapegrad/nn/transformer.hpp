@@ -20,6 +20,7 @@
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/layers.hpp"
 #include "tapegrad/nn/sequential.hpp"
+#include "tapegrad/nn/spec.hpp"
 
 namespace tapegrad {
 
@@ -78,7 +79,7 @@ std::string gpt_spec(const GPTConfig& config);
 /// numbers: make_gpt(c, tape, gen) and build_model(gpt_spec(c), c.vocab, tape, gen) are equal parameter for
 /// parameter). ShapeError for a zero size or a width that is not a multiple of the heads.
 template <class T>
-std::shared_ptr<Sequential<T>> make_gpt(const GPTConfig& config, Tape<T>& tape, Generator& gen);
+std::shared_ptr<SpecModel<T>> make_gpt(const GPTConfig& config, Tape<T>& tape, Generator& gen);
 
 extern template class PositionEmbedding<float>;
 extern template class PositionEmbedding<double>;
