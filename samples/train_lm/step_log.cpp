@@ -1,29 +1,13 @@
 #include "step_log.hpp"
 
 #include <cmath>
-#include <cstdio>
 #include <ostream>
 #include <stdexcept>
 #include <string>
 
+#include "format.hpp"
+
 namespace train_lm {
-
-namespace {
-
-std::string num(double x, const char* fmt = "%.4f") {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, fmt, x);
-    return buf;
-}
-
-std::string duration(double seconds) {
-    const long s = long(seconds + 0.5);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
-    return buf;
-}
-
-}  // namespace
 
 StepLog::StepLog(const std::filesystem::path& csv_path, bool lead, bool append, bool progress_bar, std::ostream& out)
     : lead_(lead), progress_bar_(progress_bar), out_(out), start_(std::chrono::steady_clock::now()), last_draw_(start_) {

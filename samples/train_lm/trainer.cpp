@@ -1,19 +1,17 @@
 #include "trainer.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <ostream>
-#include <sstream>
 #include <stdexcept>
 
 #include "batches.hpp"
+#include "format.hpp"
 #include "step_log.hpp"
 #include "loss_plot.hpp"
 #include "memory_plan.hpp"
@@ -29,12 +27,6 @@ using namespace tapegrad;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string num(double x, const char* fmt = "%.4f") {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, fmt, x);
-    return buf;
-}
 
 // Dropout masks differ between ranks (each rank drops from its own rows) yet stay reproducible: rank r > 0
 // reseeds each Dropout layer from (seed, r, layer); rank 0 keeps the masks a single process would draw.

@@ -108,8 +108,12 @@ GradcheckReport gradcheck(const GradcheckFunction& f, const std::vector<Tensor<d
         return f(vars);
     };
     target.reset_gradients = [] {};  // evaluate() starts a new step, whose leaves have no gradient yet
-    target.gradient = [&](std::size_t i) { return Tensor<double>(vars[i].grad()); };
+    target.gradient = [&](std::size_t i) { return gradient_or_zeros(vars[i]); };
     return gradcheck(target, opt);
+}
+
+Tensor<double> gradient_or_zeros(const Var<double>& v) {
+    return v.has_grad() ? Tensor<double>(v.grad()) : Tensor<double>(v.shape(), 0.0);
 }
 
 GradcheckReport gradcheck_nodes(const GradcheckFunction& f, const std::vector<Tensor<double>>& inputs,

@@ -79,4 +79,8 @@ struct GradcheckTarget {
 };
 GradcheckReport gradcheck(const GradcheckTarget& target, const GradcheckOptions& options = {});
 
+/// A copy of dL/dv for a GradcheckTarget's `gradient`: zeros when no gradient reached v (an input the
+/// output does not depend on has the analytic gradient 0, which the numeric one must match).
+Tensor<double> gradient_or_zeros(const Var<double>& v);
+
 }  // namespace tapegrad

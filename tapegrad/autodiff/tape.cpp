@@ -1,7 +1,6 @@
 #include "tapegrad/autodiff/tape.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <ostream>
 #include <sstream>
@@ -152,7 +151,7 @@ Node<T>& Tape<T>::next_step_node() {
     n.requires_grad = false;
     n.grad_live = false;
     n.is_parameter = false;
-    n.set_attributes(std::array<unsigned char, Node<T>::kAttributeBytes>{});
+    n.clear_attributes();
     n.ids.clear();
     n.custom.reset();
     return n;

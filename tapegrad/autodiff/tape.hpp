@@ -115,6 +115,7 @@ struct Node {
         std::memcpy(&a, attributes_, sizeof(A));
         return a;
     }
+    void clear_attributes() { std::memset(attributes_, 0, kAttributeBytes); }
     static constexpr std::size_t kAttributeBytes = 48;
 
     std::size_t rows() const { return value.shape()[0]; }

@@ -20,7 +20,8 @@
 ///   repeat(n, spec)              spec n times (each copy its own parameters)
 /// ~~~
 ///
-/// std=s draws the layer's matrices from N(0, s²) instead of their default (torch's). E.g.
+/// std=s draws the layer's matrices from N(0, s²) instead of their default (torch's), and sets a linear's bias
+/// to 0 (nanoGPT's initialisation). E.g.
 /// "embed(64) linear(256) gelu linear(64) linear(vocab)"; the design note's model is
 /// "embed(d) linear(f, bias=false) linear(d, bias=false) linear(vocab, bias=false)"; a GPT is gpt_spec(…)
 /// (nn/transformer.hpp). A language model starts with embed or context and its last width is the vocabulary

@@ -123,3 +123,13 @@ TEST_CASE("gradcheck_nodes also runs every VJP onto a gradient that already hold
     }, {random_matrix(3, 2, 1), random_matrix(4, 3, 2), random_matrix(3, 3, 3), random_matrix(1, 3, 4),
         random_matrix(3, 3, 5), random_matrix(3, 3, 6)}));
 }
+
+TEST_CASE("an input the output does not depend on has gradient 0, and gradcheck agrees", "[gradcheck]") {
+    // f(a, b) = Σ tanh(a): b is unused, its analytic gradient is 0 (no gradient reaches it) and so is the numeric one
+    const auto report = gradcheck([](const auto& v) { return sum(tanh(v[0])); },
+                                  {test::random_matrix(2, 3, 1), test::random_matrix(3, 2, 2)});
+    REQUIRE(report);
+    Tape<double> t;
+    auto unused = t.variable(Tensor<double>{{1.0, 2.0}});
+    CHECK(gradient_or_zeros(unused)(0, 1) == 0.0);
+}

@@ -179,3 +179,12 @@ TEST_CASE("Sequential runs context(k, d) then linear as one context_linear op: s
         }
     }
 }
+
+TEST_CASE("gradcheck_module: a parameter the loss does not use has gradient 0", "[nn][gradcheck]") {
+    Tape<double> tape;
+    Generator gen(9);
+    Linear<double> lin(tape, 3, 2, gen);
+    const Tensor<double> x = random_matrix(4, 3, 3);
+    // the bias is left out of the loss: no gradient reaches it, its numeric gradient is 0 as well
+    REQUIRE(gradcheck_module(lin, [&](Module<double>&) { return sum(tanh(matmul(tape.constant(x), lin.weight))); }));
+}

@@ -117,23 +117,31 @@ T exp_shifted_in_place(T* x, std::size_t n, T shift) {
     return xsimd::hadd(acc);
 }
 
-// Σ_j exp(x_j − shift) over a row, lane-wise partial sums added in a fixed order (the tail's padding is
-// −∞, whose exp is 0).
+// Σ_i f(x[i]) over a row, f taking a batch: lane-wise partial sums added in a fixed order (the same bits at
+// any thread count; a scalar sum would not vectorise, floating-point addition not being associative). The
+// tail goes through one batch filled with `pad`, which f must map to 0.
+template <class T, class F>
+T sum_mapped_batches(const T* x, std::size_t n, T pad, F f) {
+    using B = xsimd::batch<T>;
+    constexpr std::size_t L = B::size;
+    B acc(T(0));
+    std::size_t i = 0;
+    for (; i + L <= n; i += L) acc += f(B::load_unaligned(x + i));
+    if (i < n) {
+        alignas(B::arch_type::alignment()) T buf[L];
+        std::fill(buf, buf + L, pad);
+        std::copy(x + i, x + n, buf);
+        acc += f(B::load_aligned(buf));
+    }
+    return xsimd::hadd(acc);
+}
+
+// Σ_j exp(x_j − shift) over a row (the tail's padding is −∞, whose exp is 0).
 template <class T>
 T sum_exp_shifted(const T* x, std::size_t n, T shift) {
     using B = xsimd::batch<T>;
-    constexpr std::size_t L = B::size;
     const B s(shift);
-    B acc(T(0));
-    std::size_t i = 0;
-    for (; i + L <= n; i += L) acc += xsimd::exp(B::load_unaligned(x + i) - s);
-    if (i < n) {
-        alignas(B::arch_type::alignment()) T buf[L];
-        std::fill(buf, buf + L, -std::numeric_limits<T>::infinity());
-        std::copy(x + i, x + n, buf);
-        acc += xsimd::exp(B::load_aligned(buf) - s);
-    }
-    return xsimd::hadd(acc);
+    return sum_mapped_batches(x, n, -std::numeric_limits<T>::infinity(), [&s](const B& v) { return xsimd::exp(v - s); });
 }
 
 }  // namespace tapegrad::detail

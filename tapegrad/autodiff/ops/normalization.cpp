@@ -10,26 +10,8 @@
 namespace tapegrad {
 namespace {
 
-// Row reductions on xsimd batches: lane-wise partial sums, added up in a fixed order (the same bits at any
-// thread count; a scalar sum would not vectorise, floating-point addition not being associative).
-// Σ_c f(x_c) for a row, f taking a batch; the tail through one batch whose padding `f` maps to 0.
-template <class T, class F>
-T row_sum(const T* x, std::size_t n, T pad, F f) {
-    using B = xsimd::batch<T>;
-    constexpr std::size_t L = B::size;
-    B acc(T(0));
-    std::size_t c = 0;
-    for (; c + L <= n; c += L) acc += f(B::load_unaligned(x + c));
-    if (c < n) {
-        alignas(B::arch_type::alignment()) T buf[L];
-        std::fill(buf, buf + L, pad);
-        std::copy(x + c, x + n, buf);
-        acc += f(B::load_aligned(buf));
-    }
-    return xsimd::hadd(acc);
-}
-
-// (Σ_c ĝ_c, Σ_c ĝ_c·x̂_c) for a row, ĝ = g ⊙ γ, x̂ = (x − μ)·rstd.
+// (Σ_c ĝ_c, Σ_c ĝ_c·x̂_c) for a row, ĝ = g ⊙ γ, x̂ = (x − μ)·rstd: lane-wise partial sums added in a fixed
+// order, as detail::sum_mapped_batches.
 template <class T>
 std::pair<T, T> row_grad_sums(const T* x, const T* g, const T* gamma, std::size_t n, T mu, T rstd) {
     using B = xsimd::batch<T>;
@@ -71,9 +53,9 @@ void layer_norm_forward(Tape<T>& t, Node<T>& n) {
     parallel_for(R, R * W, [&](std::size_t r0, std::size_t r1) {
         for (std::size_t r = r0; r < r1; ++r) {
             const T* xr = x + r * W;
-            const T mu = row_sum(xr, W, T(0), [](const auto& v) { return v; }) / T(W);
+            const T mu = detail::sum_mapped_batches(xr, W, T(0), [](const auto& v) { return v; }) / T(W);
             // two passes: Σ(x − μ)², no cancellation of E[x²] − μ² (padding μ adds 0)
-            const T sq = row_sum(xr, W, mu, [mu](const auto& v) {
+            const T sq = detail::sum_mapped_batches(xr, W, mu, [mu](const auto& v) {
                 const auto dev = v - decltype(v)(mu);
                 return dev * dev;
             });
