@@ -1,6 +1,7 @@
 // tapegrad_bench --size gpt: one training step of train_lm --model gpt (nanoGPT's baby GPT: 4 layers, 4 heads,
 // width 128, 12 windows of 64 tokens, tied embeddings, AdamW, clipping), timed, with its allocations and its
-// peak memory against what backward must keep. Its PyTorch twin is bench/pytorch_gpt.py --bench.
+// peak memory against what backward must keep, and against the step's GEMMs alone (gpt_gemm_floor.hpp). Its
+// PyTorch twin is bench/pytorch_gpt.py --bench.
 #include <cstdio>
 #include <iostream>
 #include <random>
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alloc_counter.hpp"
+#include "gpt_gemm_floor.hpp"
 #include "tapegrad/tapegrad.hpp"
 #include "timing.hpp"
 
@@ -65,14 +67,16 @@ int run_gpt(int threads, int repeats, bool json) {
     const double peak_bytes = double(heap_counters().peak_bytes - live_before);
     const double must_keep_bytes = must_keep_floats(config, windows, model->parameter_count()) * sizeof(float);
 
-    std::vector<double> ms;
-    for (int r = 0; r < repeats; ++r) ms.push_back(time_ms(step));
-    const double step_ms = median(ms), tokens_per_s = double(n) / (step_ms * 1e-3);
+    GptGemmFloor gemms_alone({config.layers, config.heads, config.width, config.block, windows, config.vocab});
+    const PairTimes times = time_pairs(repeats, step, [&] { gemms_alone.step(); });
+    const double step_ms = times.ours_ms, tokens_per_s = double(n) / (step_ms * 1e-3);
     std::printf("size gpt: train_lm --model gpt's step (%zu layers, %zu heads, width %zu, %zu windows of %zu, vocabulary %zu, "
                 "%zu parameters), %d thread(s), %d steps, OpenBLAS %s\n",
                 config.layers, config.heads, config.width, windows, config.block, config.vocab, model->parameter_count(),
                 threads, repeats, blas_kernel().c_str());
     std::printf("  step           %10.4f ms   (%.0f tokens/s; loss %.4f)\n", step_ms, tokens_per_s, double(last_loss));
+    std::printf("  GEMMs alone    %10.4f ms   (the step is %.3fx its products run as raw cblas_sgemm calls)\n", times.floor_ms,
+                times.ratio);
     std::printf("  peak memory    %10.1f MB   (%.2fx the %.1f MB backward must keep)\n", peak_bytes / 1e6,
                 peak_bytes / must_keep_bytes, must_keep_bytes / 1e6);
     std::printf("  allocations    %10.1f per steady-state step\n", allocs_per_step);
@@ -81,6 +85,8 @@ int run_gpt(int threads, int repeats, bool json) {
                                           {"threads", threads},
                                           {"step_ms", step_ms},
                                           {"tokens_per_s", tokens_per_s},
+                                          {"gemms_alone_ms", times.floor_ms},
+                                          {"step_over_gemms", times.ratio},
                                           {"allocs_per_step", allocs_per_step},
                                           {"peak_bytes", peak_bytes},
                                           {"must_keep_bytes", must_keep_bytes},

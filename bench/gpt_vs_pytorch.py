@@ -11,7 +11,10 @@ configuration: 2,000 steps of 12 windows of 64 tokens, AdamW, then the loss over
 splits) and the twin with the same threads and steps; the table has training tokens/s, the validation loss of
 both and their difference. The twin skips its train-split loss unless --train-loss (it takes minutes).
 --bench-only: tapegrad_bench --size gpt --threads T --repeats N --json and the twin's --bench N (steady
-steps only, no evaluation; tokens/s of the median step for both), tokens/s only.
+steps only, no evaluation; tokens/s of the median step for both), tokens/s only, and the step's GEMMs alone
+(tapegrad_bench's "gemms_alone_ms": every product of the step as raw cblas_sgemm calls, nothing else): the
+twin's step over that time is the most any library running these products on OpenBLAS could be faster than
+the twin ("bound" column).
 
 Both run the same OpenBLAS kernels: every process gets OMP_WAIT_POLICY=passive and OPENBLAS_NUM_THREADS = the
 thread count, and the twin OPENBLAS_CORETYPE = the kernel tapegrad reports ("blas_kernel" in its JSON; train_lm
@@ -100,14 +103,15 @@ def main():
             rows.append({"threads": t, "tapegrad_kernel": ours[-1].get("blas_kernel", ""),
                          "torch_kernel": twins[-1].get("openblas_core", ""),
                          "tapegrad_tokens_per_s": med(ours, "tokens_per_s"), "torch_tokens_per_s": med(twins, "tokens_per_s"),
+                         "gemms_alone_ms": med(ours, "gemms_alone_ms"), "torch_step_ms": med(twins, "step_ms"),
                          "tapegrad_val_loss": med(ours, "val_loss"), "torch_val_loss": med(twins, "val_loss"),
                          "tapegrad_train_loss": med(ours, "train_loss"), "torch_train_loss": med(twins, "train_loss"),
                          "rounds": a.rounds, "steps": None if a.bench_only else a.steps,
                          "mode": "bench" if a.bench_only else "train"})
     head = "| threads | kernel tapegrad / torch | tapegrad tok/s | PyTorch tok/s | ratio tapegrad/PyTorch |"
     if a.bench_only:
-        print(head)
-        print("|---|---|---|---|---|")
+        print(head + " GEMMs alone | bound: PyTorch step / GEMMs alone |")
+        print("|---|---|---|---|---|---|---|")
     else:
         print(head + " val loss tapegrad | val loss PyTorch | difference |" + (" train loss tapegrad / PyTorch |" if a.train_loss else ""))
         print("|---|---|---|---|---|---|---|---|" + ("---|" if a.train_loss else ""))
@@ -119,7 +123,10 @@ def main():
         line = "| %d | %s / %s | %s | %s | %s |" % (
             r["threads"], r["tapegrad_kernel"] or "?", r["torch_kernel"] or "?", f("%.0f", ours_tps), f("%.0f", torch_tps),
             f("%.2f", ours_tps / torch_tps if ours_tps and torch_tps else None))
-        if not a.bench_only:
+        if a.bench_only:
+            gemms, torch_ms = r["gemms_alone_ms"], r["torch_step_ms"]
+            line += " %s | %s |" % (f("%.1f ms", gemms), f("%.2f", torch_ms / gemms if gemms and torch_ms else None))
+        else:
             ours_val, torch_val = r["tapegrad_val_loss"], r["torch_val_loss"]
             line += " %s | %s | %s |" % (f("%.4f", ours_val), f("%.4f", torch_val),
                                          f("%+.4f", None if ours_val is None or torch_val is None else ours_val - torch_val))

@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
             throw std::runtime_error("--time below the block is one shorter sequence: it needs --windows 1");
 
         tapegrad::Tape<double> tape;
+        tape.set_release_intermediate_gradients(true);  // as train_lm: buffers handed over and reused
         tapegrad::Generator gen(seed);
         auto model = from_spec ? tapegrad::build_model<double>(tapegrad::gpt_spec(config), config.vocab, tape, gen)
                                : tapegrad::make_gpt<double>(config, tape, gen);

@@ -307,6 +307,37 @@ Tensor<T>* Tape<T>::grad_sink(NodeId id, bool* overwrite) {
     return &n.grad;
 }
 
+template <class T>
+Tensor<T>* Tape<T>::grad_sink_in_place(Node<T>& n, std::size_t k, bool* overwrite) {
+    const NodeId id = n.inputs[k];
+    Node<T>& in = node(id);
+    if (!in.requires_grad) return nullptr;
+    if (in.value.shape() != n.grad.shape())
+        throw ShapeError(std::string(op_name(n)) + ": an elementwise gradient for input " + std::to_string(k) + " is " +
+                         shape_str(shape_of(n.grad)) + ", the input is " + shape_str(shape_of(in.value)));
+    if (!in.grad_live && release_intermediate_gradients_ && !(id & kParameterBit)) {
+        std::swap(in.grad, n.grad);  // n.grad now holds the input's old buffer (if any), released with n
+        in.grad_live = true;
+        in.grad_released = false;
+        *overwrite = true;
+        return &in.grad;
+    }
+    return grad_sink(id, overwrite);
+}
+
+template <class T>
+void Tape<T>::pass_gradient_through(Node<T>& n, std::size_t k) {
+    const T* dy = n.grad.data();
+    bool overwrite = false;
+    Tensor<T>* g = grad_sink_in_place(n, k, &overwrite);
+    if (g == nullptr || g->data() == dy) return;  // handed over: it holds dy already
+    T* dx = g->data();
+    const std::size_t size = g->size();
+    if (overwrite) std::copy(dy, dy + size, dx);
+    else
+        for (std::size_t i = 0; i < size; ++i) dx[i] += dy[i];
+}
+
 // ── Tape: anomaly mode ───────────────────────────────────────────────────────────────────────────────
 
 namespace {
@@ -388,7 +419,7 @@ void Tape<T>::backward(const Var<T>& out, const Tensor<T>& seed) {
             check_backward_anomaly(n);
         if (release_intermediate_gradients_) {
             // n's gradient has reached its inputs: its buffer serves the nodes still to come.
-            grad_pool_.push_back(std::move(n.grad));
+            if (n.grad.size() > 0) grad_pool_.push_back(std::move(n.grad));  // empty if passed through
             n.grad = Tensor<T>();
             n.grad_live = false;
             n.grad_released = true;

@@ -266,6 +266,15 @@ public:
     Tensor<T>* grad_sink(const Node<T>& input_of, std::size_t k, bool* overwrite) {
         return grad_sink(input_of.inputs[k], overwrite);
     }
+    /// grad_sink(input k of n, overwrite) for an elementwise VJP, whose input has n's shape: on the gradient's
+    /// first write, when this tape releases intermediate gradients (set_release_intermediate_gradients) and
+    /// the input is not a parameter, n.grad's buffer, about to be released, becomes the input's gradient.
+    /// The returned buffer then holds dL/d(n) (a pointer taken from n.grad.data() before the call still
+    /// reads it) and the VJP computes in place: no fresh buffer is written. n.grad is not to be read after.
+    Tensor<T>* grad_sink_in_place(Node<T>& n, std::size_t k, bool* overwrite);
+    /// dL/d(input k of n) += dL/d(n), for an input of n's shape (a residual connection, an identity): the VJP's
+    /// last use of n.grad. Through grad_sink_in_place, so that n's buffer is handed over where it can be.
+    void pass_gradient_through(Node<T>& n, std::size_t k);
     Var<T> handle(NodeId id) const;
     const char* op_name(const Node<T>& n) const;
 

@@ -199,27 +199,25 @@ TEST_CASE("mutable_grad: a parameter's gradient, writable, live after the call",
     CHECK_THROWS_WITH(x.mutable_grad(), "mutable_grad: only a parameter's gradient may be changed in place");
 }
 
-TEST_CASE("released intermediate gradients: the same parameter gradients, buffers reused, released ones unreadable", "[tape]") {
-    const Tensor<double> x0 = test::random_matrix(5, 4, 1), w1 = test::random_matrix(4, 6, 2), w2 = test::random_matrix(6, 3, 3);
+namespace {
+
+// Three steps of `step(a, b, x, released)` (forward, backward and its own checks) on parameters a, b and a
+// leaf x, once with every intermediate gradient kept and once with them released; the last step's gradients
+// of a, b and x must be the same bits.
+template <class Step>
+void require_same_gradients_when_released(const Tensor<double>& a0, const Tensor<double>& b0, const Tensor<double>& x0,
+                                          Step step) {
     std::vector<Tensor<double>> grads[2];
     for (int release = 0; release < 2; ++release) {
         Tape<double> t;
         t.set_release_intermediate_gradients(release == 1);
-        auto a = t.parameter(w1), b = t.parameter(w2);
-        for (int step = 0; step < 3; ++step) {  // steps reuse the pool's buffers
+        auto a = t.parameter(a0), b = t.parameter(b0);
+        for (int k = 0; k < 3; ++k) {  // steps reuse the pool's buffers
             t.zero_grad();
             auto x = t.variable(x0);
-            auto h = tanh(matmul(x, a));
-            auto loss = sum(square(matmul(h, b)) + h.tape().constant(Tensor<double>({5, 3}, 1.0)));
-            loss.backward();
-            CHECK(x.has_grad());  // a leaf keeps its gradient
-            if (release == 1) {
-                CHECK_FALSE(h.has_grad());
-                CHECK_THROWS_WITH(h.grad(), Catch::Matchers::Contains("was released by backward"));
-            } else {
-                CHECK(h.has_grad());
-            }
-            if (step == 2) grads[release] = {a.grad(), b.grad(), x.grad()};
+            step(a, b, x, release == 1);
+            REQUIRE(x.has_grad());  // a leaf keeps its gradient
+            if (k == 2) grads[release] = {a.grad(), b.grad(), x.grad()};
             t.clear();
         }
     }
@@ -227,4 +225,36 @@ TEST_CASE("released intermediate gradients: the same parameter gradients, buffer
         REQUIRE(grads[1][i].size() == grads[0][i].size());
         for (std::size_t k = 0; k < grads[0][i].size(); ++k) CHECK(grads[1][i].data()[k] == grads[0][i].data()[k]);
     }
+}
+
+}  // namespace
+
+TEST_CASE("released intermediate gradients: the same parameter gradients, buffers reused, released ones unreadable", "[tape]") {
+    require_same_gradients_when_released(
+        test::random_matrix(4, 6, 2), test::random_matrix(6, 3, 3), test::random_matrix(5, 4, 1),
+        [](const Var<double>& a, const Var<double>& b, const Var<double>& x, bool released) {
+            auto h = tanh(matmul(x, a));
+            auto loss = sum(square(matmul(h, b)) + h.tape().constant(Tensor<double>({5, 3}, 1.0)));
+            loss.backward();
+            if (released) {
+                CHECK_FALSE(h.has_grad());
+                CHECK_THROWS_WITH(h.grad(), Catch::Matchers::Contains("was released by backward"));
+            } else {
+                CHECK(h.has_grad());
+            }
+        });
+}
+
+TEST_CASE("a residual's gradient handed over, elementwise gradients in place: the same bits as with every gradient kept",
+          "[tape]") {
+    // y = x + x·A, z = y + tanh(y)·B, loss = Σ z²: with released gradients addmm hands dz's buffer to y, tanh's
+    // VJP adds into it, y's own VJP hands it on to the leaf x, and square's and tanh's VJPs run in place.
+    const Tensor<double> x0 = test::random_matrix(5, 4, 31), a0 = test::random_matrix(4, 4, 32), b0 = test::random_matrix(4, 4, 33);
+    require_same_gradients_when_released(a0, b0, x0, [](const Var<double>& a, const Var<double>& b, const Var<double>& x, bool) {
+        auto y = addmm(x, x, a);
+        sum(square(addmm(y, tanh(y), b))).backward();
+    });
+    // and they agree with finite differences
+    REQUIRE(gradcheck([](const auto& v) { auto y = addmm(v[0], v[0], v[1]); return sum(square(addmm(y, tanh(y), v[2]))); },
+                      {x0, a0, b0}));
 }

@@ -54,6 +54,40 @@ TEST_CASE("embedding, elementwise and cross-entropy give bitwise the same result
     CHECK(dlogits_same);
 }
 
+// A pre-LayerNorm attention block above the parallel threshold, with several query blocks of the attention
+// (T = 70: blocks of 32, the last one short): layer_norm's dγ and dβ ride on its dx pass when one chunk holds
+// every row and get their own pass otherwise; both sum the rows in order.
+namespace {
+
+struct BlockResult {
+    Tensor<double> dx, dgamma, dbeta, dw;
+};
+
+BlockResult block_with(int threads) {
+    set_num_threads(threads);
+    const std::size_t B = 8, T = 70, H = 2, d = 64;  // 560×64 rows: above the threshold
+    Tape<double> t;
+    auto gamma = t.parameter(test::random_matrix(1, d, 21)), beta = t.parameter(test::random_matrix(1, d, 22));
+    auto w = t.parameter(test::random_matrix(d, 3 * d, 23));
+    auto x = t.variable(test::random_matrix(B * T, d, 24, -2.0, 2.0));
+    auto y = causal_self_attention(matmul(layer_norm(x, gamma, beta, 1e-5), w), B, T, H);
+    sum(tanh(y)).backward();
+    return {x.grad(), gamma.grad(), beta.grad(), w.grad()};
+}
+
+}  // namespace
+
+TEST_CASE("layer_norm and causal_self_attention give bitwise the same gradients at 1 and 2 threads", "[threads]") {
+    const BlockResult one = block_with(1), two = block_with(2);
+    set_num_threads(1);
+    const bool dx_same = one.dx == two.dx, dgamma_same = one.dgamma == two.dgamma, dbeta_same = one.dbeta == two.dbeta;
+    CHECK(dx_same);
+    CHECK(dgamma_same);
+    CHECK(dbeta_same);
+    // dW = ln(x)ᵀ·dqkv is one OpenBLAS GEMM, whose threads may split the 560-long sum: close, not bitwise.
+    test::require_close(two.dw, one.dw, 1e-12);
+}
+
 // The GEMMs on the kernels OpenBLAS runs in this process (ctest also runs this case under
 // OPENBLAS_CORETYPE=<the CPU's best kernel>, the choice reexec_with_machine_settings makes when OpenBLAS
 // falls back to generic kernels): forward and both backward products against plain loops in double.

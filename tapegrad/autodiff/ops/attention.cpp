@@ -74,7 +74,8 @@ void attention_forward(Tape<T>& t, Node<T>& n) {
 
 template <class T>
 void attention_vjp(Tape<T>& t, Node<T>& n) {
-    Tensor<T>* g = t.grad_sink(n, 0);  // zeroed on first use: every product below adds (beta = 1)
+    bool overwrite = false;
+    Tensor<T>* g = t.grad_sink(n, 0, &overwrite);
     if (g == nullptr) return;
     const AttentionDims D = dims_of(n);
     const T* qkv = t.input(n, 0).value.data();
@@ -96,11 +97,16 @@ void attention_vjp(Tape<T>& t, Node<T>& n) {
             const T* G = dy + b * D.T * D.d + h * D.hd;
             T* dQ = dqkv + b * D.T * C3 + h * D.hd;
             T *dK = dQ + D.d, *dV = dQ + 2 * D.d;
-            for (std::size_t r0 = 0; r0 < D.T; r0 += D.kb) {
-                const std::size_t rows = std::min(D.kb, D.T - r0), keys = r0 + rows;
+            // Query blocks from the last: its products reach every key, so on the gradient's first write they
+            // assign dk and dv (beta = 0) and the blocks before add; each block assigns its own rows of dq.
+            // Nothing is zero-filled first.
+            const std::size_t blocks = (D.T + D.kb - 1) / D.kb;
+            for (std::size_t blk = blocks; blk-- > 0;) {
+                const std::size_t r0 = blk * D.kb, rows = std::min(D.kb, D.T - r0), keys = r0 + rows;
+                const T beta_kv = overwrite && blk == blocks - 1 ? T(0) : T(1), beta_q = overwrite ? T(0) : T(1);
                 const T* Ar = A + r0 * D.T;
                 // dv_{<keys} += a_rᵀ · g_r
-                detail::gemm(true, false, keys, D.hd, rows, Ar, D.T, G + r0 * D.d, D.d, dV, C3, T(1));
+                detail::gemm(true, false, keys, D.hd, rows, Ar, D.T, G + r0 * D.d, D.d, dV, C3, beta_kv);
                 // da = g_r · V_{<keys}ᵀ
                 detail::gemm(false, true, rows, keys, D.hd, G + r0 * D.d, D.d, V, C3, S, D.T, T(0));
                 // dz_ij = a_ij (da_ij − Σ_j' a_ij' da_ij') / √hd for j ≤ i; 0 above the diagonal
@@ -114,8 +120,8 @@ void attention_vjp(Tape<T>& t, Node<T>& n) {
                     std::fill(dz + last + 1, dz + keys, T(0));
                 }
                 // dq_r += dz · K_{<keys},   dk_{<keys} += dzᵀ · q_r
-                detail::gemm(false, false, rows, D.hd, keys, S, D.T, K, C3, dQ + r0 * C3, C3, T(1));
-                detail::gemm(true, false, keys, D.hd, rows, S, D.T, Q + r0 * C3, C3, dK, C3, T(1));
+                detail::gemm(false, false, rows, D.hd, keys, S, D.T, K, C3, dQ + r0 * C3, C3, beta_q);
+                detail::gemm(true, false, keys, D.hd, rows, S, D.T, Q + r0 * C3, C3, dK, C3, beta_kv);
             }
         }
     });

@@ -146,14 +146,17 @@ void unary_forward(Tape<T>& t, Node<T>& n) {
 }
 
 // dx += dy ⊙ f'(x, y)
+// In place where the tape allows (grad_sink_in_place): dx is then dy's own buffer, each element read before
+// it is written.
 template <class T, class Rule>
 void unary_vjp(Tape<T>& t, Node<T>& n) {
+    const T* dy = n.grad.data();
     bool overwrite = false;
-    Tensor<T>* gx = t.grad_sink(n, 0, &overwrite);
+    Tensor<T>* gx = t.grad_sink_in_place(n, 0, &overwrite);
     if (gx == nullptr) return;
     const Tensor<T>& x = t.input(n, 0).value;
     const T s = T(n.template attributes<ScalarAttribute>().s);
-    const T *xp = x.data(), *yp = n.value.data(), *dy = n.grad.data();
+    const T *xp = x.data(), *yp = n.value.data();
     T* dx = gx->data();
     parallel_for(x.size(), x.size(), [&](std::size_t b, std::size_t e) {
         if constexpr (has_vector_df<Rule> && vector_form<Rule>::template applies<T>)

@@ -91,24 +91,17 @@ void addmm_forward(Tape<T>& t, Node<T>& n) {
     xt::blas::gemm(t.input(n, 1).value, t.input(n, 2).value, n.value, false, false, T(1), T(1));
 }
 
-// dc += dy,  da += dy · bᵀ,  db += aᵀ · dy
+// da += dy · bᵀ,  db += aᵀ · dy,  dc += dy
 template <class T>
 void addmm_vjp(Tape<T>& t, Node<T>& n) {
     const Tensor<T>& a = t.input(n, 1).value;
     const Tensor<T>& b = t.input(n, 2).value;
     bool overwrite = false;
-    if (Tensor<T>* gc = t.grad_sink(n, 0, &overwrite)) {
-        const T* dy = n.grad.data();
-        T* g = gc->data();
-        const std::size_t size = n.grad.size();
-        if (overwrite) std::copy(dy, dy + size, g);
-        else
-            for (std::size_t i = 0; i < size; ++i) g[i] += dy[i];
-    }
     if (Tensor<T>* ga = t.grad_sink(n, 1, &overwrite))
         xt::blas::gemm(n.grad, b, *ga, false, true, T(1), overwrite ? T(0) : T(1));
     if (Tensor<T>* gb = t.grad_sink(n, 2, &overwrite))
         xt::blas::gemm(a, n.grad, *gb, true, false, T(1), overwrite ? T(0) : T(1));
+    t.pass_gradient_through(n, 0);  // last: it may hand n.grad's buffer to c
 }
 
 template <class T>

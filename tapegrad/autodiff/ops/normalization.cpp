@@ -76,10 +76,29 @@ void layer_norm_vjp(Tape<T>& t, Node<T>& n) {
     const T* g = n.grad.data();
     const T* stats = n.saved.data();
     bool overwrite = false;
+    // dγ += Σ_rows g ⊙ x̂, dβ += Σ_rows g: summed in row order (the same bits at any thread count).
+    Tensor<T>* dgamma_sink = t.grad_sink(n, 1, &overwrite);
+    T* dgamma = dgamma_sink ? dgamma_sink->data() : nullptr;
+    if (dgamma && overwrite) std::fill(dgamma, dgamma + W, T(0));
+    Tensor<T>* dbeta_sink = t.grad_sink(n, 2, &overwrite);
+    T* dbeta = dbeta_sink ? dbeta_sink->data() : nullptr;
+    if (dbeta && overwrite) std::fill(dbeta, dbeta + W, T(0));
+    auto add_gamma_beta_row = [&](std::size_t r) {
+        const T *xr = x + r * W, *gr = g + r * W;
+        const T mu = stats[2 * r], rstd = stats[2 * r + 1];
+        if (dgamma)
+            for (std::size_t c = 0; c < W; ++c) dgamma[c] += gr[c] * ((xr[c] - mu) * rstd);
+        if (dbeta)
+            for (std::size_t c = 0; c < W; ++c) dbeta[c] += gr[c];
+    };
+    bool gamma_beta_done = false;
     if (Tensor<T>* gx = t.grad_sink(n, 0, &overwrite)) {
         T* dx = gx->data();
         const bool assign = overwrite;
         parallel_for(R, R * W, [&](std::size_t r0, std::size_t r1) {
+            // One chunk holding every row (one thread, or a small input): dγ and dβ ride on this pass, in row
+            // order, while the row is in cache; otherwise they get their own pass below.
+            const bool with_gamma_beta = r0 == 0 && r1 == R;
             for (std::size_t r = r0; r < r1; ++r) {
                 const T *xr = x + r * W, *gr = g + r * W;
                 const T mu = stats[2 * r], rstd = stats[2 * r + 1];
@@ -91,29 +110,13 @@ void layer_norm_vjp(Tape<T>& t, Node<T>& n) {
                     const T v = rstd * (gr[c] * gamma[c] - mean_g - (xr[c] - mu) * rstd * mean_gx);
                     dr[c] = assign ? v : dr[c] + v;
                 }
+                if (with_gamma_beta) add_gamma_beta_row(r);
             }
+            if (with_gamma_beta) gamma_beta_done = true;
         });
     }
-    // dγ, dβ: sums over the rows, in row order (the same bits at any thread count).
-    Tensor<T>* dgamma = t.grad_sink(n, 1, &overwrite);
-    const bool assign_gamma = overwrite;
-    Tensor<T>* dbeta = t.grad_sink(n, 2, &overwrite);
-    const bool assign_beta = overwrite;
-    if (dgamma) {
-        T* dg = dgamma->data();
-        if (assign_gamma) std::fill(dg, dg + W, T(0));
-        for (std::size_t r = 0; r < R; ++r) {
-            const T *xr = x + r * W, *gr = g + r * W;
-            const T mu = stats[2 * r], rstd = stats[2 * r + 1];
-            for (std::size_t c = 0; c < W; ++c) dg[c] += gr[c] * ((xr[c] - mu) * rstd);
-        }
-    }
-    if (dbeta) {
-        T* db = dbeta->data();
-        if (assign_beta) std::fill(db, db + W, T(0));
-        for (std::size_t r = 0; r < R; ++r)
-            for (std::size_t c = 0; c < W; ++c) db[c] += g[r * W + c];
-    }
+    if (!gamma_beta_done && (dgamma || dbeta))
+        for (std::size_t r = 0; r < R; ++r) add_gamma_beta_row(r);
 }
 
 template <class T>
