@@ -1,33 +1,24 @@
-// The floor of train_lm's default model: the step written by hand. Only this file and floor_step.cpp include
-// <cblas.h> (it cannot share a translation unit with xtensor-blas); both are compiled with the best flags the
-// machine allows (-O3 -march=native, bench/CMakeLists.txt), and the tanh loop is vectorised through glibc's
-// libmvec (#pragma omp simd), so the ratio step/floor shows what the library's build leaves on the table.
+// The floor of train_lm's default model: the step written by hand. Like the other floors it is compiled with
+// the best flags the machine allows (-O3 -march=native, bench/CMakeLists.txt), and the tanh loop is vectorised
+// through glibc's libmvec (#pragma omp simd), so the ratio step/floor shows what the library's build leaves on
+// the table.
 #include "context_mlp.hpp"
 
-#include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
+#include "floor_common.hpp"
+
 namespace bench {
 
 namespace {
 
-constexpr std::int64_t kParallelMin = 1 << 15;
-
-struct Param {
-    std::vector<float> value, grad, m, v;
-    explicit Param(std::vector<float> init) : value(std::move(init)), grad(value.size()), m(value.size()), v(value.size()) {}
-};
-
-// C(M×N) = op(A)·op(B) + beta·C, row-major.
-void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A, const float* B, float* C,
-          float beta = 0.0f) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K), 1.0f,
-                A, ta ? int(M) : int(K), B, tb ? int(K) : int(N), beta, C, int(N));
-}
+using floor::gemm;
+using floor::kParallelMin;
+using floor::Param;
 
 // Column sums of an n×c matrix into out (1×c): a bias's gradient.
 void column_sums(const float* x, std::size_t n, std::size_t c, float* out) {

@@ -1,12 +1,13 @@
-// Only this file includes <cblas.h>: it cannot share a translation unit with xtensor-blas.
+// <cblas.h> comes through floor_common.hpp: it cannot share a translation unit with xtensor-blas.
 #include "floor_step.hpp"
 
-#include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+
+#include "floor_common.hpp"
 
 namespace bench {
 
@@ -24,21 +25,9 @@ void set_threads(int threads) {
 
 namespace {
 
-// Loops below this many elements run on one thread: waking the other costs more than it saves.
-constexpr std::int64_t kParallelMin = 1 << 15;
-
-struct Param {
-    std::vector<float> value, grad, m, v;
-    explicit Param(std::vector<float> init)
-        : value(std::move(init)), grad(value.size()), m(value.size()), v(value.size()) {}
-};
-
-// C(M×N) = op(A)·op(B) + beta·C, row-major; op(X) = Xᵀ when the flag is set.
-void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A, const float* B, float* C,
-          float beta = 0.0f) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K),
-                1.0f, A, ta ? int(M) : int(K), B, tb ? int(K) : int(N), beta, C, int(N));
-}
+using floor::gemm;
+using floor::kParallelMin;
+using floor::Param;
 
 void adam_update(Param& p, const AdamSettings& a, long t) {
     const float step_size = float(double(a.lr) / (1.0 - std::pow(double(a.beta1), double(t))));

@@ -2,12 +2,13 @@
 // per block Wqkv d×3d, Wproj d×d, Wfc d×4d, Wdown 4d×d; the output layer is tied to E (V×d).
 #include "gpt_gemm_floor.hpp"
 
-#include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <random>
 #include <vector>
+
+#include "floor_common.hpp"
 
 namespace bench {
 
@@ -15,12 +16,7 @@ namespace {
 
 constexpr std::size_t kQueryBlock = 32;  // tapegrad's attention (autodiff/ops/attention.cpp)
 
-// C(M×N) = op(A)·op(B) + beta·C, row-major with leading dimensions.
-void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A, std::size_t lda, const float* B,
-          std::size_t ldb, float* C, std::size_t ldc, float beta) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K), 1.0f, A,
-                int(lda), B, int(ldb), beta, C, int(ldc));
-}
+using floor::gemm;
 
 using Buffer = std::vector<float>;
 

@@ -192,40 +192,36 @@ TEST_CASE("spec: residual and repeat compose layers", "[nn][spec]") {
 }
 
 TEST_CASE("spec: errors of residual, repeat, position, attention and tied name the column and token", "[nn][spec]") {
-    std::string s = "embed(4) residual(linear(8)) linear(vocab)";
-    CHECK(spec_error(s) == at(s, "residual") +
-                               "the layers inside end with width 8, but a residual block must end at the width it starts with (4)");
-    s = "embed(4) repeat(2 relu) linear(vocab)";
-    CHECK(spec_error(s) == at(s, "relu") + "expected ',' after repeat's count; repeat(n, layers…)");
-    s = "embed(4) repeat(x, relu) linear(vocab)";
-    CHECK(spec_error(s) == at(s, "x") + "expected the number of repetitions; repeat(n, layers…)");
-    s = "embed(4) repeat(0, relu) linear(vocab)";
-    CHECK(spec_error(s) == at(s, "0") + "expected a positive integer or 'vocab' for repeat's count");
-    s = "embed(4) residual(relu";
-    CHECK(spec_error(s) == "spec: column 23, 'end of spec': expected ')' to close residual (opened at column 10)");
-    s = "embed(4) residual() linear(vocab)";
-    CHECK(spec_error(s) == at(s, ")", 9) + "residual needs at least one layer inside");
-    s = "embed(4) residual linear(vocab)";
-    CHECK(spec_error(s) == at(s, "linear") + "expected '(' after residual; residual(layers…)");
-    s = "embed(4) relu) linear(vocab)";
-    CHECK(spec_error(s) == at(s, ")", 9) + "unmatched ')'; expected a layer name");
-    s = "embed(4) attention(2) linear(vocab)";
-    CHECK(spec_error(s) == at(s, "attention") + "attention needs the window length: put position(T) after embed(d)");
-    s = "embed(6) position(8) attention(4) linear(vocab)";
-    CHECK(spec_error(s) == "spec: column " + std::to_string(s.find("attention(") + 11) +
-                               ", '4': the width 6 is not a multiple of 4 heads");
-    s = "embed(4) position(8) position(9) linear(vocab)";
-    CHECK(spec_error(s) == at(s, "9") + "a second window length; the model already reads windows of 8");
-    s = "context(2, 4) tied";
-    CHECK(spec_error(s) == at(s, "tied") + "tied reuses the table of embed(d), and this model has none");
-    s = "embed(4) linear(3) tied";
-    CHECK(spec_error(s) == at(s, "tied") + "tied reads width 4 (the embedding's), but the width here is 3");
-    s = "embed(4) repeat(100000, relu) linear(vocab)";
-    CHECK(spec_error(s) == at(s, "relu") + "the spec builds more than 65536 layers");
-    s = "embed(4, std=-1) linear(vocab)";
-    CHECK(spec_error(s) == at(s, "-1") + "std must be >= 0");
-    s = "embed(4) residual(embed(4)) linear(vocab)";
-    CHECK(spec_error(s) == at(s, "embed", 1) + "embed must be the first layer");
-    s = "embed(4) position(2) attention(2) tied";
-    CHECK(spec_error(s) == "no error");
+    // Each row: a spec, the token its error points at (found from column `from`), and the message after it.
+    struct Row {
+        std::string spec, token;
+        std::size_t from;
+        std::string message;
+    };
+    const std::vector<Row> rows = {
+        {"embed(4) residual(linear(8)) linear(vocab)", "residual", 0,
+         "the layers inside end with width 8, but a residual block must end at the width it starts with (4)"},
+        {"embed(4) repeat(2 relu) linear(vocab)", "relu", 0, "expected ',' after repeat's count; repeat(n, layers…)"},
+        {"embed(4) repeat(x, relu) linear(vocab)", "x", 0, "expected the number of repetitions; repeat(n, layers…)"},
+        {"embed(4) repeat(0, relu) linear(vocab)", "0", 0, "expected a positive integer or 'vocab' for repeat's count"},
+        {"embed(4) residual() linear(vocab)", ")", 9, "residual needs at least one layer inside"},
+        {"embed(4) residual linear(vocab)", "linear", 0, "expected '(' after residual; residual(layers…)"},
+        {"embed(4) relu) linear(vocab)", ")", 9, "unmatched ')'; expected a layer name"},
+        {"embed(4) attention(2) linear(vocab)", "attention", 0,
+         "attention needs the window length: put position(T) after embed(d)"},
+        {"embed(6) position(8) attention(4) linear(vocab)", "4", 30, "the width 6 is not a multiple of 4 heads"},
+        {"embed(4) position(8) position(9) linear(vocab)", "9", 0, "a second window length; the model already reads windows of 8"},
+        {"context(2, 4) tied", "tied", 0, "tied reuses the table of embed(d), and this model has none"},
+        {"embed(4) linear(3) tied", "tied", 0, "tied reads width 4 (the embedding's), but the width here is 3"},
+        {"embed(4) repeat(100000, relu) linear(vocab)", "relu", 0, "the spec builds more than 65536 layers"},
+        {"embed(4, std=-1) linear(vocab)", "-1", 0, "std must be >= 0"},
+        {"embed(4) residual(embed(4)) linear(vocab)", "embed", 1, "embed must be the first layer"},
+    };
+    for (const Row& r : rows) {
+        INFO(r.spec);
+        CHECK(spec_error(r.spec) == at(r.spec, r.token, r.from) + r.message);
+    }
+    CHECK(spec_error("embed(4) residual(relu") ==
+          "spec: column 23, 'end of spec': expected ')' to close residual (opened at column 10)");
+    CHECK(spec_error("embed(4) position(2) attention(2) tied") == "no error");
 }

@@ -1,0 +1,36 @@
+// What the hand-written floors (floor_step.cpp, context_mlp_floor.cpp, gpt_gemm_floor.cpp) share: raw
+// cblas_sgemm calls and a parameter with its Adam state. Include only from those files: <cblas.h> cannot
+// share a translation unit with xtensor-blas.
+#pragma once
+
+#include <cblas.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace bench::floor {
+
+// Loops below this many elements run on one thread: waking the other costs more than it saves.
+inline constexpr std::int64_t kParallelMin = 1 << 15;
+
+struct Param {
+    std::vector<float> value, grad, m, v;
+    explicit Param(std::vector<float> init) : value(std::move(init)), grad(value.size()), m(value.size()), v(value.size()) {}
+};
+
+// C(M×N) = op(A)·op(B) + beta·C, row-major with leading dimensions; op(X) = Xᵀ when the flag is set.
+inline void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A, std::size_t lda, const float* B,
+                 std::size_t ldb, float* C, std::size_t ldc, float beta) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K), 1.0f, A,
+                int(lda), B, int(ldb), beta, C, int(ldc));
+}
+
+// The same on whole matrices (each stored with its own row length).
+inline void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, const float* A, const float* B, float* C,
+                 float beta = 0.0f) {
+    gemm(ta, tb, M, N, K, A, ta ? M : K, B, tb ? K : N, C, N, beta);
+}
+
+}  // namespace bench::floor
