@@ -27,15 +27,15 @@ using namespace tapegrad;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-// Dropout masks differ between ranks (each rank drops from its own rows) yet stay reproducible: rank r > 0
-// reseeds each Dropout layer from (seed, r, layer); rank 0 keeps the masks a single process would draw.
-void reseed_dropout(Sequential<float>& model, std::uint64_t seed, int rank) {
-    if (rank == 0) return;
-    for (std::size_t i = 0; i < model.size(); ++i)
-        if (auto* d = dynamic_cast<Dropout<float>*>(&model[i]))
-            d->reseed(seed * 0x9E3779B97F4A7C15ull + std::uint64_t(rank) * 0x100000001B3ull + i);
+void reseed_dropout_below(const Module<float>& m, std::uint64_t seed, int rank, std::uint64_t& number) {
+    for (const auto& [name, child] : m.children()) {
+        if (auto* d = dynamic_cast<Dropout<float>*>(child.get()))
+            d->reseed(seed * 0x9E3779B97F4A7C15ull + std::uint64_t(rank) * 0x100000001B3ull + number);
+        ++number;
+        reseed_dropout_below(*child, seed, rank, number);
+    }
 }
+
 
 // Everything a checkpoint holds besides the model: optimizer, schedule and the run's own settings.
 void save(const std::filesystem::path& path, const Sequential<float>& model, const Adam<float>& adam,
@@ -62,6 +62,11 @@ private:
 };
 
 }  // namespace
+
+void reseed_dropout(Module<float>& model, std::uint64_t seed, int rank) {
+    std::uint64_t number = 0;
+    if (rank != 0) reseed_dropout_below(model, seed, rank, number);
+}
 
 std::string resolve_spec(const std::string& model, std::size_t vocab, std::size_t context) {
     if (model == "default")

@@ -70,6 +70,11 @@ std::string resolve_spec(const std::string& model, std::size_t vocab, std::size_
 // to 1e-4, clip 1.0.
 void use_gpt_defaults(TrainOptions& opt, const std::function<bool(const char*)>& given);
 
+// Dropout masks differ between ranks (each rank drops from its own rows) yet stay reproducible: on rank r > 0
+// every Dropout layer, nested ones included, is reseeded from (seed, r, its number in a depth-first walk of
+// the modules: a flat model's layer i is number i); rank 0 keeps the masks a single process would draw.
+void reseed_dropout(tapegrad::Module<float>& model, std::uint64_t seed, int rank);
+
 // Called by a long phase after each chunk with the work done and the whole work.
 using ProgressFn = std::function<void(std::size_t done, std::size_t total)>;
 

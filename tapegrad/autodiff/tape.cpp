@@ -150,6 +150,7 @@ Node<T>& Tape<T>::next_step_node() {
     n.inputs.clear();
     n.requires_grad = false;
     n.grad_live = false;
+    n.grad_released = false;
     n.is_parameter = false;
     n.clear_attributes();
     n.ids.clear();

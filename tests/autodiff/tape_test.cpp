@@ -245,6 +245,22 @@ TEST_CASE("released intermediate gradients: the same parameter gradients, buffer
         });
 }
 
+TEST_CASE("a reused node slot forgets that its last gradient was released", "[tape][errors]") {
+    Tape<double> t;
+    t.set_release_intermediate_gradients(true);
+    auto w = t.parameter(Tensor<double>{{2.0}});
+    auto x = t.variable(Tensor<double>{{3.0}});
+    auto h = tanh(mul(x, w));  // slot 1 holds mul, slot 2 tanh: intermediates, released by backward
+    sum(h).backward();
+    REQUIRE_THROWS_WITH(h.grad(), Catch::Matchers::Contains("was released by backward"));
+    t.clear();
+    auto a = t.variable(Tensor<double>{{1.0}});
+    auto b = t.variable(Tensor<double>{{1.0}});
+    auto c = t.variable(Tensor<double>{{1.0}});  // slot 2 again, now a leaf no backward reached
+    sum(mul(a, b)).backward();
+    CHECK_THROWS_WITH(c.grad(), Catch::Matchers::Contains("no gradient reached this value"));
+}
+
 TEST_CASE("a residual's gradient handed over, elementwise gradients in place: the same bits as with every gradient kept",
           "[tape]") {
     // y = x + x·A, z = y + tanh(y)·B, loss = Σ z²: with released gradients addmm hands dz's buffer to y, tanh's

@@ -316,3 +316,25 @@ TEST_CASE("a stop request ends evaluation and sampling between chunks", "[sample
     CHECK(kept.empty());  // streamed tokens are not kept
     CHECK(sample(*model, {}, 7, 1.0, 1, 0).size() == 7);
 }
+
+TEST_CASE("reseed_dropout gives rank 1 its own masks, in nested blocks too, and leaves rank 0's alone", "[samples][train_lm]") {
+    // The only Dropout sits inside a residual block: a walk of the top level alone would miss it.
+    const std::string spec = "embed(8) residual(dropout(0.5) linear(8)) linear(vocab)";
+    const std::vector<std::int64_t> ids = {1, 2, 3, 4, 5, 6, 7, 0};
+    auto output_on_rank = [&](int rank) {
+        tapegrad::Tape<float> tape;
+        tapegrad::Generator gen(3);
+        auto model = tapegrad::build_model<float>(spec, 10, tape, gen);
+        reseed_dropout(*model, 42, rank);
+        return (*model)(tapegrad::TokenInput{ids}).value();
+    };
+    const tapegrad::Tensor<float> single = [&] {  // a single process: no reseeding at all
+        tapegrad::Tape<float> tape;
+        tapegrad::Generator gen(3);
+        auto model = tapegrad::build_model<float>(spec, 10, tape, gen);
+        return tapegrad::Tensor<float>((*model)(tapegrad::TokenInput{ids}).value());
+    }();
+    const bool rank0_same = output_on_rank(0) == single, rank1_differs = output_on_rank(1) != single;
+    CHECK(rank0_same);
+    CHECK(rank1_differs);
+}
