@@ -39,6 +39,12 @@ Var<T> Linear<T>::forward(const Var<T>& x) {
 }
 
 template <class T>
+Var<T> Linear<T>::forward_added_to(const Var<T>& x, const Var<T>& skip) {
+    if (bias.valid() || x.cols() != in_ || x.rows() != skip.rows() || out_ != skip.cols()) return Var<T>();
+    return addmm(skip, x, weight);  // skip + x·W, the product never a tensor of its own
+}
+
+template <class T>
 std::string Linear<T>::describe() const {
     return "Linear(" + std::to_string(in_) + " -> " + std::to_string(out_) + (bias.valid() ? ", bias)" : ", no bias)");
 }
@@ -156,6 +162,12 @@ CausalSelfAttention<T>::CausalSelfAttention(Tape<T>& tape, std::size_t d, std::s
 template <class T>
 Var<T> CausalSelfAttention<T>::forward(const Var<T>& x) {
     return matmul(heads(x), proj_weight);
+}
+
+template <class T>
+Var<T> CausalSelfAttention<T>::forward_added_to(const Var<T>& x, const Var<T>& skip) {
+    if (x.shape() != skip.shape()) return Var<T>();
+    return addmm(skip, heads(x), proj_weight);
 }
 
 template <class T>

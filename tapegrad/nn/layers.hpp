@@ -19,6 +19,7 @@ class Linear : public Module<T> {
 public:
     Linear(Tape<T>& tape, std::size_t in, std::size_t out, Generator& gen, bool bias = true);
     Var<T> forward(const Var<T>& x) override;
+    Var<T> forward_added_to(const Var<T>& x, const Var<T>& skip) override;  ///< addmm(skip, x, W), without bias
     std::string describe() const override;
     std::size_t in_features() const { return in_; }
     std::size_t out_features() const { return out_; }
@@ -81,6 +82,7 @@ class CausalSelfAttention : public Module<T> {
 public:
     CausalSelfAttention(Tape<T>& tape, std::size_t d, std::size_t heads, std::size_t block, Generator& gen);
     Var<T> forward(const Var<T>& x) override;  ///< heads(x) · W_proj
+    Var<T> forward_added_to(const Var<T>& x, const Var<T>& skip) override;  ///< addmm(skip, heads(x), W_proj)
     /// The heads before the output projection: causal_self_attention(x·W_qkv), (B·block)×d.
     Var<T> heads(const Var<T>& x);
     std::string describe() const override;

@@ -10,6 +10,11 @@ Var<T> Module<T>::forward(const Var<T>&) {
 }
 
 template <class T>
+Var<T> Module<T>::forward_added_to(const Var<T>&, const Var<T>&) {
+    return Var<T>();
+}
+
+template <class T>
 Var<T> Module<T>::forward_tokens(const TokenInput&) {
     throw UsageError(describe() + ": takes a tensor, not token ids (put an embedding first)");
 }

@@ -37,6 +37,10 @@ public:
     virtual Var<T> forward_tokens(const TokenInput& tokens);
     Var<T> operator()(const Var<T>& x) { return forward(x); }
     Var<T> operator()(const TokenInput& tokens) { return forward_tokens(tokens); }
+    /// skip + forward(x) as one fused op, for a residual block whose body ends in this module, or an invalid
+    /// Var when this module has no such form (the default) or the shapes do not allow it; the caller then
+    /// adds forward(x) itself. A module whose forward ends in a product overrides it with addmm(skip, h, W).
+    virtual Var<T> forward_added_to(const Var<T>& x, const Var<T>& skip);
 
     /// Text a checkpoint stores beside the module's tensors (under "model."): nothing by default; a
     /// SpecModel (a model built from a spec) stores its spec and vocabulary, from which load_model rebuilds it.

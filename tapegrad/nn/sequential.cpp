@@ -51,32 +51,20 @@ std::string Sequential<T>::describe() const {
 
 template <class T>
 Var<T> Residual<T>::forward(const Var<T>& x) {
-    // A body that ends in a product (a Linear without bias, or attention's output projection) runs its last
-    // product and the skip connection as one addmm, x + h·W: the product is never a tensor of its own (one
-    // n×d buffer and one pass fewer per block). Same function, parameters and gradients.
+    // A body that ends in a product (a Linear without bias, attention's output projection) runs that product
+    // and the skip connection as one op (Module::forward_added_to: addmm, x + h·W): the product is never a
+    // tensor of its own, one n×d buffer and one pass fewer per block. Same function, parameters, gradients.
     const std::size_t n = this->size();
-    auto body_before_last = [&] {
-        Var<T> h = x;
-        for (std::size_t i = 0; i + 1 < n; ++i) h = (*this)[i].forward(h);
-        return h;
-    };
+    Var<T> h = x;
+    for (std::size_t i = 0; i + 1 < n; ++i) h = (*this)[i].forward(h);
     if (n > 0) {
-        Module<T>& last = (*this)[n - 1];
-        if (auto* linear = dynamic_cast<Linear<T>*>(&last); linear && !linear->bias.valid() && linear->out_features() == x.cols()) {
-            const Var<T> h = body_before_last();
-            if (h.cols() == linear->in_features() && h.rows() == x.rows()) return addmm(x, h, linear->weight);
-        }
-        if (auto* attention = dynamic_cast<CausalSelfAttention<T>*>(&last))
-            if (attention->proj_weight.cols() == x.cols()) {
-                const Var<T> h = body_before_last();
-                if (h.shape() == x.shape()) return addmm(x, attention->heads(h), attention->proj_weight);
-            }
+        if (Var<T> fused = (*this)[n - 1].forward_added_to(h, x); fused.valid()) return fused;
+        h = (*this)[n - 1].forward(h);
     }
-    const Var<T> body = Sequential<T>::forward(x);
-    if (body.shape() != x.shape())
-        throw ShapeError(describe() + ": the body turns " + shape_str(x.shape()) + " into " + shape_str(body.shape()) +
+    if (h.shape() != x.shape())
+        throw ShapeError(describe() + ": the body turns " + shape_str(x.shape()) + " into " + shape_str(h.shape()) +
                          "; a residual block must keep its input's shape");
-    return add(x, body);
+    return add(x, h);
 }
 
 template <class T>

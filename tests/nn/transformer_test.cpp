@@ -75,6 +75,31 @@ TEST_CASE("Residual is x + body(x), and its body must keep the width", "[nn][tra
                         "Residual(1 modules): the body turns 4x3 into 4x5; a residual block must keep its input's shape");
 }
 
+TEST_CASE("Residual ending in a product runs it fused with the skip (addmm): x + body(x) all the same", "[nn][transformer]") {
+    Tape<double> tape;
+    Generator gen(5);
+    const std::size_t d = 4, block = 3;
+    auto ln = std::make_shared<LayerNorm<double>>(tape, d);
+    auto linear = std::make_shared<Linear<double>>(tape, d, d, gen, /*bias=*/false);
+    auto attention = std::make_shared<CausalSelfAttention<double>>(tape, d, 2, block, gen);
+    const Tensor<double> x0 = random_matrix(2 * block, d, 6, -2.0, 2.0);
+    for (const std::shared_ptr<Module<double>>& last : std::vector<std::shared_ptr<Module<double>>>{linear, attention}) {
+        DYNAMIC_SECTION(last->describe()) {
+            Residual<double> residual(tape, {ln, last});
+            const Var<double> x = tape.constant(x0);
+            const Var<double> y = residual(x);
+            CHECK(std::string(tape.op_name(tape.node(y.id()))) == "addmm");  // the fused path was taken
+            // the reference: the same modules called one by one, the skip added by add()
+            test::require_close(y.value(), add(x, (*last)((*ln)(x))).value(), 1e-14);
+            REQUIRE(gradcheck_module(residual, [&](Module<double>& m) { return sum(tanh(m(tape.constant(x0)))); }));
+        }
+    }
+    // a Linear with a bias has no fused form: the block adds its output
+    Residual<double> with_bias(tape, {ln, std::make_shared<Linear<double>>(tape, d, d, gen)});
+    const Var<double> y = with_bias(tape.constant(x0));
+    CHECK(std::string(tape.op_name(tape.node(y.id()))) == "add");
+}
+
 TEST_CASE("TiedOutput is h·Eᵀ and E receives the sum of both uses' gradients", "[nn][transformer]") {
     Tape<double> tape;
     Generator gen(3);
