@@ -83,25 +83,20 @@ void affine_vjp(Tape<T>& t, Node<T>& n) {
 template <class T>
 const OpDef<T> affine_def{"affine", affine_forward<T>, affine_vjp<T>};
 
-// y = c + a · b   (inputs c, a, b): y starts as c, then one GEMM with beta = 1 adds the product.
+// y = c + a · b   (recorded as inputs a, b, c, as matmul's then c): y starts as c, then one GEMM with
+// beta = 1 adds the product.
 template <class T>
 void addmm_forward(Tape<T>& t, Node<T>& n) {
-    const Tensor<T>& c = t.input(n, 0).value;
+    const Tensor<T>& c = t.input(n, 2).value;
     std::copy(c.begin(), c.end(), n.value.begin());
-    xt::blas::gemm(t.input(n, 1).value, t.input(n, 2).value, n.value, false, false, T(1), T(1));
+    xt::blas::gemm(t.input(n, 0).value, t.input(n, 1).value, n.value, false, false, T(1), T(1));
 }
 
-// da += dy · bᵀ,  db += aᵀ · dy,  dc += dy
+// da += dy · bᵀ,  db += aᵀ · dy  (as matmul),  dc += dy
 template <class T>
 void addmm_vjp(Tape<T>& t, Node<T>& n) {
-    const Tensor<T>& a = t.input(n, 1).value;
-    const Tensor<T>& b = t.input(n, 2).value;
-    bool overwrite = false;
-    if (Tensor<T>* ga = t.grad_sink(n, 1, &overwrite))
-        xt::blas::gemm(n.grad, b, *ga, false, true, T(1), overwrite ? T(0) : T(1));
-    if (Tensor<T>* gb = t.grad_sink(n, 2, &overwrite))
-        xt::blas::gemm(a, n.grad, *gb, true, false, T(1), overwrite ? T(0) : T(1));
-    t.pass_gradient_through(n, 0);  // last: it may hand n.grad's buffer to c
+    matmul_vjp(t, n);
+    t.pass_gradient_through(n, 2);  // last: it may hand n.grad's buffer to c
 }
 
 template <class T>
@@ -147,7 +142,7 @@ Var<T> addmm(const Var<T>& c, const Var<T>& a, const Var<T>& b) {
                          std::to_string(sb[1]));
     if (sa[0] * sa[1] == 0 || sb[1] == 0)
         throw ShapeError("addmm: empty operand: a is " + shape_str(sa) + ", b is " + shape_str(sb));
-    return t.commit(t.push(addmm_def<T>, {c, a, b}, sc));
+    return t.commit(t.push(addmm_def<T>, {a, b, c}, sc));
 }
 
 template Var<float> addmm(const Var<float>&, const Var<float>&, const Var<float>&);
