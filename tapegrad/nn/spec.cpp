@@ -212,15 +212,15 @@ struct Args {
             throw SpecError(a->column, a->value, std::string("expected a positive integer or 'vocab' for ") + what);
         return v;
     }
+    // A decimal number in the C locale's form whatever the process's locale (from_chars), as gpt_spec writes them.
     double number(const SpecArg& a, const char* what) const {
-        std::size_t used = 0;
+        const char* first = a.value.data();
+        const char* last = first + a.value.size();
+        if (first != last && *first == '+') ++first;
         double v = 0;
-        try {
-            v = std::stod(a.value, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used != a.value.size() || !std::isfinite(v)) throw SpecError(a.column, a.value, std::string("expected a number for ") + what);
+        const auto [p, ec] = std::from_chars(first, last, v);
+        if (ec != std::errc() || p != last || first == last || !std::isfinite(v))
+            throw SpecError(a.column, a.value, std::string("expected a number for ") + what);
         return v;
     }
     bool flag(const SpecArg& a) const {

@@ -1,7 +1,8 @@
 #include "tapegrad/nn/transformer.hpp"
 
+#include <charconv>
+
 #include <cmath>
-#include <cstdio>
 
 #include "tapegrad/autodiff/autodiff.hpp"
 
@@ -67,10 +68,11 @@ constexpr double kStd = 0.02;  // nanoGPT's _init_weights
 // The residual projections' std, 0.02/√(2N) (GPT-2: their sum over N blocks keeps the stream's scale).
 double projection_std(const GPTConfig& c) { return kStd / std::sqrt(2.0 * double(c.layers)); }
 
+// "%.17g" (reads back as v) in the C locale's form whatever the process's locale (to_chars).
 std::string number(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    return buf;
+    char buf[40];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 17);
+    return std::string(buf, ec == std::errc() ? end : buf);
 }
 
 }  // namespace

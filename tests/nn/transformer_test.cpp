@@ -240,6 +240,8 @@ TEST_CASE("spec: errors of residual, repeat, position, attention and tied name t
         {"embed(4) linear(3) tied", "tied", 0, "tied reads width 4 (the embedding's), but the width here is 3"},
         {"embed(4) repeat(100000, relu) linear(vocab)", "relu", 0, "the spec builds more than 65536 layers"},
         {"embed(4, std=-1) linear(vocab)", "-1", 0, "std must be >= 0"},
+        {"embed(4, std=0.5x) linear(vocab)", "0.5x", 0, "expected a number for std"},
+        {"embed(4, std=inf) linear(vocab)", "inf", 0, "expected a number for std"},
         {"embed(4) residual(embed(4)) linear(vocab)", "embed", 1, "embed must be the first layer"},
     };
     for (const Row& r : rows) {
@@ -249,4 +251,5 @@ TEST_CASE("spec: errors of residual, repeat, position, attention and tied name t
     CHECK(spec_error("embed(4) residual(relu") ==
           "spec: column 23, 'end of spec': expected ')' to close residual (opened at column 10)");
     CHECK(spec_error("embed(4) position(2) attention(2) tied") == "no error");
+    CHECK(spec_error("embed(4, std=+2.5e-2) linear(vocab, std=0)") == "no error");  // a sign, an exponent
 }
