@@ -1,5 +1,6 @@
 // train_lm's pieces: reference entropies on texts small enough to count by hand, corpus errors, batches,
 // and exact resume.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -120,6 +121,22 @@ TEST_CASE("a windowed model is evaluated over non-overlapping windows, the last 
     CHECK(a == b);
     CHECK(a.size() == 30);
     for (auto id : a) CHECK((id >= 0 && std::size_t(id) < corpus.vocab()));
+    // Near temperature 0 sampling is greedy decoding: each token the argmax of the model's last row on the
+    // window of the last T tokens, written out here.
+    const std::size_t T = tapegrad::window_size(*model);
+    std::vector<std::int64_t> seq = {1, 2, 3}, greedy;
+    for (int i = 0; i < 12; ++i) {
+        tapegrad::NoGradGuard<float> no_grad(tape);
+        const std::vector<std::int64_t> window(seq.end() - std::ptrdiff_t(std::min(T, seq.size())), seq.end());
+        const tapegrad::Tensor<float>& logits = (*model)(tapegrad::TokenInput{window}).value();
+        const std::size_t V = logits.shape()[1];
+        const float* last = logits.data() + (logits.shape()[0] - 1) * V;
+        const auto best = std::int64_t(std::max_element(last, last + V) - last);
+        greedy.push_back(best);
+        seq.push_back(best);
+        tape.clear();
+    }
+    CHECK(sample(*model, {1, 2, 3}, 12, 1e-4, 5, 0) == greedy);
 }
 
 namespace {
