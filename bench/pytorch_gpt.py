@@ -4,7 +4,7 @@
     /usr/bin/python3 bench/pytorch_gpt.py --threads T [--steps 2000] [--seed 1] [--skip-train-loss]
     /usr/bin/python3 bench/pytorch_gpt.py --threads T --bench 50      # tokens/s of steady steps only
 
-The model (tapegrad/nn/transformer.cpp, nanoGPT's): token and position embeddings, N pre-LayerNorm blocks
+The model (nn/transformer.cpp, nanoGPT's): token and position embeddings, N pre-LayerNorm blocks
 (causal multi-head self-attention, an MLP of width 4d with exact GELU), a final LayerNorm and the output
 layer tied to the token embedding; no biases in the linear layers, LayerNorm with γ and β (eps 1e-5), no
 dropout. Initialised as nanoGPT: every matrix and embedding N(0, 0.02²), the two projections back into the
