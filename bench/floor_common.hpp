@@ -33,4 +33,21 @@ inline void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, 
     gemm(ta, tb, M, N, K, A, ta ? M : K, B, tb ? K : N, C, N, beta);
 }
 
+// The library's threading policy (docs/performance.md): inside a parallel region each thread's GEMMs run on
+// that thread alone. Declare one of these before an `omp parallel` whose body calls gemm.
+class BlasOnOneThread {
+public:
+    BlasOnOneThread() : saved_(openblas_get_num_threads()) {
+        if (saved_ > 1) openblas_set_num_threads(1);
+    }
+    ~BlasOnOneThread() {
+        if (saved_ > 1) openblas_set_num_threads(saved_);
+    }
+    BlasOnOneThread(const BlasOnOneThread&) = delete;
+    BlasOnOneThread& operator=(const BlasOnOneThread&) = delete;
+
+private:
+    int saved_;
+};
+
 }  // namespace bench::floor

@@ -1,5 +1,6 @@
-// tapegrad_bench --size gpt: one training step of train_lm --model gpt (nanoGPT's baby GPT: 4 layers, 4 heads,
-// width 128, 12 windows of 64 tokens, tied embeddings, AdamW, clipping), timed, with its allocations and its
+// tapegrad_bench --size gpt: one training step of a GPT (by default train_lm --model gpt's, nanoGPT's baby GPT:
+// 4 layers, 4 heads, width 128, 12 windows of 64 tokens; --block, --width, --layers, --heads and --windows set
+// another shape; tied embeddings, AdamW, clipping), timed, with its allocations and its
 // peak memory against what backward must keep, and against the step's GEMMs alone (gpt_gemm_floor.hpp). Its
 // PyTorch twin is bench/pytorch_gpt.py --bench.
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alloc_counter.hpp"
+#include "gpt_bench.hpp"
 #include "gpt_gemm_floor.hpp"
 #include "tapegrad/tapegrad.hpp"
 #include "timing.hpp"
@@ -30,10 +32,11 @@ double must_keep_floats(const tapegrad::GPTConfig& c, std::size_t windows, std::
 
 }  // namespace
 
-int run_gpt(int threads, int repeats, bool json) {
+int run_gpt(const GptBenchShape& shape, int threads, int repeats, bool json) {
     using namespace tapegrad;
-    const GPTConfig config{.vocab = 114};  // the default corpus's vocabulary
-    const std::size_t windows = 12, n = windows * config.block;
+    // the default corpus's vocabulary
+    const GPTConfig config{.vocab = 114, .block = shape.block, .layers = shape.layers, .heads = shape.heads, .width = shape.width};
+    const std::size_t windows = shape.windows, n = windows * config.block;
     std::mt19937_64 rng(7);
     std::uniform_int_distribution<std::int64_t> token(0, std::int64_t(config.vocab) - 1);
     std::vector<std::int64_t> ids(n), targets(n);
@@ -83,6 +86,12 @@ int run_gpt(int threads, int repeats, bool json) {
     if (json) {
         const nlohmann::ordered_json j = {{"size", "gpt"},
                                           {"threads", threads},
+                                          {"block", config.block},
+                                          {"width", config.width},
+                                          {"layers", config.layers},
+                                          {"heads", config.heads},
+                                          {"windows", windows},
+                                          {"parameters", model->parameter_count()},
                                           {"step_ms", step_ms},
                                           {"tokens_per_s", tokens_per_s},
                                           {"gemms_alone_ms", times.floor_ms},

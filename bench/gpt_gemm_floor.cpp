@@ -16,6 +16,7 @@ namespace {
 
 constexpr std::size_t kQueryBlock = 32;  // tapegrad's attention (autodiff/ops/attention.cpp)
 
+using floor::BlasOnOneThread;
 using floor::gemm;
 
 using Buffer = std::vector<float>;
@@ -69,15 +70,18 @@ void GptGemmFloor::step() {
     for (Block& k : b.blocks) {
         gemm(false, false, n, C3, d, k.ln1.data(), d, k.Wqkv.data(), C3, k.qkv.data(), C3, 0.0f);  // qkv = ln₁(x)·Wqkv
         // attention: one (sequence, head) pair per task over OpenMP's threads, as tapegrad's op
+        {
+            const BlasOnOneThread policy;
 #pragma omp parallel for schedule(static)
-        for (std::size_t p = 0; p < s_.windows * s_.heads; ++p) {
-            const float* Q = k.qkv.data() + (p / s_.heads) * T * C3 + (p % s_.heads) * hd;
-            float* A = k.att.data() + p * T * T;
-            float* Y = k.y.data() + (p / s_.heads) * T * d + (p % s_.heads) * hd;
-            for (std::size_t r0 = 0; r0 < T; r0 += kb) {
-                const std::size_t rows = std::min(kb, T - r0), keys = r0 + rows;
-                gemm(false, true, rows, keys, hd, Q + r0 * C3, C3, Q + d, C3, A + r0 * T, T, 0.0f);
-                gemm(false, false, rows, hd, keys, A + r0 * T, T, Q + 2 * d, C3, Y + r0 * d, d, 0.0f);
+            for (std::size_t p = 0; p < s_.windows * s_.heads; ++p) {
+                const float* Q = k.qkv.data() + (p / s_.heads) * T * C3 + (p % s_.heads) * hd;
+                float* A = k.att.data() + p * T * T;
+                float* Y = k.y.data() + (p / s_.heads) * T * d + (p % s_.heads) * hd;
+                for (std::size_t r0 = 0; r0 < T; r0 += kb) {
+                    const std::size_t rows = std::min(kb, T - r0), keys = r0 + rows;
+                    gemm(false, true, rows, keys, hd, Q + r0 * C3, C3, Q + d, C3, A + r0 * T, T, 0.0f);
+                    gemm(false, false, rows, hd, keys, A + r0 * T, T, Q + 2 * d, C3, Y + r0 * d, d, 0.0f);
+                }
             }
         }
         gemm(false, false, n, d, d, k.y.data(), d, k.Wproj.data(), d, b.dx.data(), d, 1.0f);       // x += y·Wproj
@@ -95,22 +99,25 @@ void GptGemmFloor::step() {
         gemm(true, false, d, 4 * d, n, k.ln2.data(), d, b.dh.data(), 4 * d, k.dWfc.data(), 4 * d, 0.0f);  // dWfc = ln₂ᵀ·dh
         gemm(false, true, n, d, d, b.dy.data(), d, k.Wproj.data(), d, b.dx.data(), d, 0.0f);  // dy_att = dx·Wprojᵀ
         gemm(true, false, d, d, n, k.y.data(), d, b.dy.data(), d, k.dWproj.data(), d, 0.0f);  // dWproj = yᵀ·dx
+        {
+            const BlasOnOneThread policy;
 #pragma omp parallel for schedule(static)
-        for (std::size_t p = 0; p < s_.windows * s_.heads; ++p) {  // attention backward
-            const std::size_t off = (p / s_.heads) * T * C3 + (p % s_.heads) * hd;
-            const float* Q = k.qkv.data() + off;
-            float* dQ = b.dqkv.data() + off;
-            const float* A = k.att.data() + p * T * T;
-            const float* G = b.dx.data() + (p / s_.heads) * T * d + (p % s_.heads) * hd;
-            float* S = b.scratch.data() + std::size_t(omp_get_thread_num()) * kb * T;
-            const std::size_t blocks = (T + kb - 1) / kb;
-            for (std::size_t blk = blocks; blk-- > 0;) {  // from the last block, which assigns dk and dv
-                const std::size_t r0 = blk * kb, rows = std::min(kb, T - r0), keys = r0 + rows;
-                const float beta_kv = blk == blocks - 1 ? 0.0f : 1.0f;
-                gemm(true, false, keys, hd, rows, A + r0 * T, T, G + r0 * d, d, dQ + 2 * d, C3, beta_kv);  // dv (+)= aᵀ·g
-                gemm(false, true, rows, keys, hd, G + r0 * d, d, Q + 2 * d, C3, S, T, 0.0f);           // da = g·Vᵀ
-                gemm(false, false, rows, hd, keys, S, T, Q + d, C3, dQ + r0 * C3, C3, 0.0f);          // dq = dz·K
-                gemm(true, false, keys, hd, rows, S, T, Q + r0 * C3, C3, dQ + d, C3, beta_kv);        // dk (+)= dzᵀ·q
+            for (std::size_t p = 0; p < s_.windows * s_.heads; ++p) {  // attention backward
+                const std::size_t off = (p / s_.heads) * T * C3 + (p % s_.heads) * hd;
+                const float* Q = k.qkv.data() + off;
+                float* dQ = b.dqkv.data() + off;
+                const float* A = k.att.data() + p * T * T;
+                const float* G = b.dx.data() + (p / s_.heads) * T * d + (p % s_.heads) * hd;
+                float* S = b.scratch.data() + std::size_t(omp_get_thread_num()) * kb * T;
+                const std::size_t blocks = (T + kb - 1) / kb;
+                for (std::size_t blk = blocks; blk-- > 0;) {  // from the last block, which assigns dk and dv
+                    const std::size_t r0 = blk * kb, rows = std::min(kb, T - r0), keys = r0 + rows;
+                    const float beta_kv = blk == blocks - 1 ? 0.0f : 1.0f;
+                    gemm(true, false, keys, hd, rows, A + r0 * T, T, G + r0 * d, d, dQ + 2 * d, C3, beta_kv);  // dv (+)= aᵀ·g
+                    gemm(false, true, rows, keys, hd, G + r0 * d, d, Q + 2 * d, C3, S, T, 0.0f);           // da = g·Vᵀ
+                    gemm(false, false, rows, hd, keys, S, T, Q + d, C3, dQ + r0 * C3, C3, 0.0f);          // dq = dz·K
+                    gemm(true, false, keys, hd, rows, S, T, Q + r0 * C3, C3, dQ + d, C3, beta_kv);        // dk (+)= dzᵀ·q
+                }
             }
         }
         gemm(false, true, n, d, C3, b.dqkv.data(), C3, k.Wqkv.data(), C3, b.dln.data(), d, 0.0f);  // d ln₁ = dqkv·Wqkvᵀ

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alloc_counter.hpp"
+#include "gpt_bench.hpp"
 #include "context_mlp.hpp"
 #include "timing.hpp"
 #include "tapegrad/autodiff/threads.hpp"
@@ -26,7 +27,6 @@
 
 namespace bench {
 int run_context_mlp(int threads, int repeats, bool json);  // context_mlp_bench.cpp
-int run_gpt(int threads, int repeats, bool json);          // gpt_bench.cpp
 }
 
 namespace {
@@ -51,11 +51,21 @@ int main(int argc, char** argv) {
     app.add_option("--threads", threads, "threads for OpenBLAS and OpenMP")->capture_default_str()->check(CLI::Range(1, 256));
     app.add_option("--repeats", repeats, "timed pairs (default: 2001 tiny, 41 small, 9 large, 401 context, 41 gpt steps)")->check(CLI::PositiveNumber);
     app.add_flag("--json", json, "print the figures as one JSON object on the last line");
+    bench::GptBenchShape gpt;  // --size gpt: train_lm --model gpt's shape unless told otherwise
+    app.add_option("--block", gpt.block, "gpt: positions per window (T)")->capture_default_str()->check(CLI::Range(1, 1 << 16));
+    app.add_option("--width", gpt.width, "gpt: model width (d)")->capture_default_str()->check(CLI::Range(1, 1 << 16));
+    app.add_option("--layers", gpt.layers, "gpt: blocks (N)")->capture_default_str()->check(CLI::Range(1, 1024));
+    app.add_option("--heads", gpt.heads, "gpt: attention heads (H; d must be a multiple)")->capture_default_str()->check(CLI::Range(1, 1024));
+    app.add_option("--windows", gpt.windows, "gpt: windows per step (B)")->capture_default_str()->check(CLI::Range(1, 1 << 16));
     CLI11_PARSE(app, argc, argv);
     if (repeats == 0) repeats = default_repeats(size_name);
     if (size_name == "gpt") {
         bench::set_threads(threads);
-        return bench::run_gpt(threads, repeats, json);
+        if (gpt.width % gpt.heads != 0) {
+            std::cerr << "tapegrad_bench: --width " << gpt.width << " is not a multiple of --heads " << gpt.heads << "\n";
+            return 2;
+        }
+        return bench::run_gpt(gpt, threads, repeats, json);
     }
     if (size_name == "context") {
         bench::set_threads(threads);

@@ -8,6 +8,8 @@
 
 using namespace tapegrad;
 
+extern "C" int openblas_get_num_threads(void);  // OpenBLAS's own prototype (<cblas.h> clashes with xtensor-blas)
+
 namespace {
 
 struct Result {
@@ -86,6 +88,50 @@ TEST_CASE("layer_norm and causal_self_attention give bitwise the same gradients 
     CHECK(dbeta_same);
     // dW = ln(x)ᵀ·dqkv is one OpenBLAS GEMM, whose threads may split the 560-long sum: close, not bitwise.
     test::require_close(two.dw, one.dw, 1e-12);
+}
+
+// The threading policy (docs/performance.md): inside one of the library's parallel regions each thread's
+// GEMMs run on that thread alone; outside, OpenBLAS's pool is the size set_num_threads gave it.
+TEST_CASE("threading policy: OpenBLAS runs on one thread inside a parallel region, on the pool's size outside",
+          "[threads]") {
+    set_num_threads(2);
+    CHECK(openblas_get_num_threads() == 2);
+    std::array<int, 2> inside{-1, -1};
+    std::array<std::size_t, 2> chunks_seen{0, 0};
+    parallel_for_chunks(2, kParallelMin, 2, [&](std::size_t chunk, std::size_t, std::size_t) {
+        inside[chunk] = openblas_get_num_threads();
+        chunks_seen[chunk] = 1;
+    });
+    CHECK(chunks_seen[0] + chunks_seen[1] == 2);  // the region really ran on two threads
+    CHECK(inside[0] == 1);
+    CHECK(inside[1] == 1);
+    CHECK(openblas_get_num_threads() == 2);  // restored
+    // A loop too small for a region runs on the calling thread and leaves OpenBLAS's pool alone.
+    int small = -1;
+    parallel_for(4, 4, [&](std::size_t, std::size_t) { small = openblas_get_num_threads(); });
+    CHECK(small == 2);
+    set_num_threads(1);
+}
+
+// Attention at T = 256 with 64-column heads: each query block's products (32×256×64) are large enough for
+// OpenBLAS to split them over its threads when asked; under the policy they run inside the region, one
+// thread each, with the same bits as at 1 thread.
+TEST_CASE("causal_self_attention at T = 256 gives bitwise the same values and gradients at 1 and 2 threads",
+          "[threads]") {
+    auto run = [](int threads) {
+        set_num_threads(threads);
+        const std::size_t B = 2, T = 256, H = 2, d = 128;
+        Tape<double> t;
+        auto qkv = t.parameter(test::random_matrix(B * T, 3 * d, 31, -2.0, 2.0));
+        auto y = causal_self_attention(qkv, B, T, H);
+        sum(tanh(y)).backward();
+        return std::make_pair(Tensor<double>(y.value()), Tensor<double>(qkv.grad()));
+    };
+    const auto one = run(1), two = run(2);
+    set_num_threads(1);
+    const bool y_same = one.first == two.first, grad_same = one.second == two.second;
+    CHECK(y_same);
+    CHECK(grad_same);
 }
 
 // The GEMMs on the kernels OpenBLAS runs in this process (ctest also runs this case under
