@@ -1,10 +1,10 @@
 #include "tapegrad/nn/spec.hpp"
 
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <algorithm>
 #include <limits>
 #include <optional>
 
@@ -248,6 +248,7 @@ struct Walk {
     std::size_t block = 0;                  // window length, set by position(T)
     std::size_t embed_width = 0;            // the width of embed(d), for tied (0: no plain embedding)
     std::shared_ptr<Embedding<T>> embedding = nullptr;  // built: the token embedding, for tied
+    bool tied = false;                      // the spec has a tied output layer (embed's default std, below)
     bool first = true;
 
     bool building() const { return tape != nullptr; }
@@ -255,6 +256,17 @@ struct Walk {
         left -= checked_product(a, b, left, layer, "parameters");
     }
 };
+
+// An embedding table that is also the output layer (tied) is drawn from N(0, kTiedEmbedStd²) unless std= says
+// otherwise, as GPT-2 and nanoGPT draw it: with torch.nn.Embedding's N(0, 1) the logits x·Eᵀ of a unit-variance
+// x would have a standard deviation of √d (≈ 20 at d 384), and training would start at a loss many times
+// ln(vocab).
+constexpr double kTiedEmbedStd = 0.02;
+
+bool has_layer(const std::vector<LayerSpec>& layers, const std::string& name) {
+    return std::any_of(layers.begin(), layers.end(),
+                       [&](const LayerSpec& l) { return l.name == name || has_layer(l.body, name); });
+}
 
 // std=s (and proj_std=s): the layer's matrices drawn from N(0, s²) instead of its default.
 std::optional<double> init_std(const Args& args, const char* key) {
@@ -288,7 +300,8 @@ void walk_layer(const LayerSpec& L, Walk<T>& w, Sequential<T>* into) {
     if (L.name == "embed") {
         args.allow(1, {"std"});
         w.width = args.size(0, "embed's width d");
-        const auto s = init_std(args, "std");
+        auto s = init_std(args, "std");
+        if (!s && w.tied) s = kTiedEmbedStd;
         w.charge(w.vocab, w.width, L);
         w.embed_width = w.width;
         if (w.building()) {
@@ -421,7 +434,7 @@ std::size_t walk_layers(const std::vector<LayerSpec>& layers, std::size_t vocab,
     if (vocab > kMaxElements)
         throw SpecError(1, layers[0].name, std::string("a vocabulary of ").append(std::to_string(vocab))
                                                .append(" symbols is too large; the limit is ").append(std::to_string(kMaxElements)));
-    Walk<T> w{.vocab = vocab, .tape = model ? &model->tape() : nullptr, .gen = gen};
+    Walk<T> w{.vocab = vocab, .tape = model ? &model->tape() : nullptr, .gen = gen, .tied = has_layer(layers, "tied")};
     walk_list(layers, w, model);
     if (w.width != vocab)
         throw SpecError(layers.back().column, layers.back().name,

@@ -128,3 +128,41 @@ TEST_CASE("layernorm's eps must be a positive normal float", "[nn][spec][errors]
                                        10, t2, g2),
                     SpecError);
 }
+
+// A tied output layer reads the embedding table: logits = x·Eᵀ with x of unit variance (the final layernorm)
+// have a standard deviation of about std(E)·√d. With torch.nn.Embedding's N(0, 1) at d = 384 that is ≈ 20 and
+// the first loss is many times ln(vocab); with the tied default N(0, 0.02²) it is ≈ 0.39, and the expected
+// first loss is ln(vocab) + 0.39²/2 ≈ ln(vocab) + 0.08 (the log-sum-exp of nearly equal logits).
+TEST_CASE("a tied spec without std= draws its embedding from N(0, 0.02²) and starts near ln(vocab)", "[nn][spec]") {
+    const std::size_t vocab = 65, T = 16, B = 4;
+    const std::string spec = "embed(384) position(16) residual(layernorm attention(6)) "
+                             "residual(layernorm linear(1536, bias=false) gelu linear(384, bias=false)) layernorm tied";
+    Tape<double> tape;
+    Generator gen(3);
+    auto m = build_model<double>(spec, vocab, tape, gen);
+    const Tensor<double>& table = m->named_parameters()[0].var.value();
+    REQUIRE(table.shape()[0] == vocab);
+    double sq = 0;
+    for (double v : table) sq += v * v;
+    const double table_std = std::sqrt(sq / double(table.size()));
+    CHECK(table_std == Approx(0.02).epsilon(0.05));  // 24,960 draws: the sample std within 5%
+    std::vector<std::int64_t> ids(B * T), targets(B * T);
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+        ids[k] = std::int64_t((k * 7) % vocab);
+        targets[k] = std::int64_t((k * 11 + 3) % vocab);
+    }
+    const double loss = cross_entropy((*m)(TokenInput{ids}), targets).item();
+    CHECK(std::abs(loss - std::log(double(vocab))) < 0.5);
+
+    // std= still decides, and an untied embedding keeps torch.nn.Embedding's N(0, 1).
+    for (const auto& [text, want] : {std::pair<std::string, double>{"embed(384, std=0.5) layernorm tied", 0.5},
+                                     std::pair<std::string, double>{"embed(384) linear(vocab)", 1.0}}) {
+        Tape<double> t2;
+        auto other = build_model<double>(text, vocab, t2, gen);
+        const Tensor<double>& e = other->named_parameters()[0].var.value();
+        double s2 = 0;
+        for (double v : e) s2 += v * v;
+        INFO(text);
+        CHECK(std::sqrt(s2 / double(e.size())) == Approx(want).epsilon(0.05));
+    }
+}
