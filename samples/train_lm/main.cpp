@@ -108,7 +108,10 @@ int main(int argc, char** argv) {
 
     CLI11_PARSE(app, argc, argv);
     const auto given = [&](const char* flag) { return app.get_option(flag)->count() > 0; };
-    if (opt.model == "gpt") train_lm::use_gpt_defaults(opt, given);
+    if (opt.model == "gpt")
+        train_lm::use_gpt_defaults(opt, given);
+    else if (train_lm::is_windowed_spec(opt.model))
+        train_lm::use_gpt_optimizer(opt, given);
     if (given("--weight-decay")) opt.adamw = true;
 
     // Ctrl-C, SIGTERM and mpirun's SIGUSR1: training saves and stops; any phase stops within a second.

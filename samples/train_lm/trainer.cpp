@@ -80,9 +80,26 @@ std::string resolve_spec(const std::string& model, std::size_t vocab, std::size_
     return model;
 }
 
+bool is_windowed_spec(const std::string& model) {
+    if (model == "gpt") return true;
+    const auto has_position = [](const auto& self, const std::vector<tapegrad::LayerSpec>& layers) -> bool {
+        return std::any_of(layers.begin(), layers.end(),
+                           [&](const tapegrad::LayerSpec& l) { return l.name == "position" || self(self, l.body); });
+    };
+    try {
+        return has_position(has_position, tapegrad::parse_spec(model));
+    } catch (const tapegrad::SpecError&) {
+        return false;  // not a spec (a preset name) or a bad one, which building the model reports
+    }
+}
+
 void use_gpt_defaults(TrainOptions& opt, const std::function<bool(const char*)>& given) {
     if (!given("--steps")) opt.steps = 2000;
     if (!given("--batch")) opt.batch = 12;
+    use_gpt_optimizer(opt, given);
+}
+
+void use_gpt_optimizer(TrainOptions& opt, const std::function<bool(const char*)>& given) {
     if (!given("--lr")) opt.lr = 1e-3;
     if (!given("--warmup")) opt.warmup = 100;
     if (!given("--clip")) opt.clip = 1.0;

@@ -70,6 +70,16 @@ std::string resolve_spec(const std::string& model, std::size_t vocab, std::size_
 // to 1e-4, clip 1.0.
 void use_gpt_defaults(TrainOptions& opt, const std::function<bool(const char*)>& given);
 
+// The GPT preset's optimizer and schedule alone (AdamW lr 1e-3, betas (0.9, 0.99), weight decay 0.1 on
+// matrices, 100 warm-up steps then cosine to 1e-4, clip 1.0, evaluation every 250 steps) for every option
+// not given: what a windowed spec (one with position(T)) trains with unless told otherwise, since the
+// context models' Adam at lr 3e-3 without decay is not what a transformer wants.
+void use_gpt_optimizer(TrainOptions& opt, const std::function<bool(const char*)>& given);
+
+// True for "gpt" and for a spec with a position(T) layer (a model that reads windows); false for anything
+// else, a spec that does not parse included (building the model reports its error).
+bool is_windowed_spec(const std::string& model);
+
 // Dropout masks differ between ranks (each rank drops from its own rows) yet stay reproducible: on rank r > 0
 // every Dropout layer, nested ones included, is reseeded from (seed, r, its number in a depth-first walk of
 // the modules: a flat model's layer i is number i); rank 0 keeps the masks a single process would draw.

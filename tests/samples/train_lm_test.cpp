@@ -355,3 +355,25 @@ TEST_CASE("reseed_dropout gives rank 1 its own masks, in nested blocks too, and 
     CHECK(rank0_same);
     CHECK(rank1_differs);
 }
+
+TEST_CASE("a windowed spec trains with the GPT preset's optimizer unless told otherwise", "[samples][train_lm]") {
+    CHECK(is_windowed_spec("gpt"));
+    CHECK(is_windowed_spec("embed(64) position(32) repeat(2, residual(layernorm attention(4))) layernorm tied"));
+    CHECK(is_windowed_spec("embed(64) repeat(1, position(32)) linear(vocab)"));  // found inside a block
+    CHECK_FALSE(is_windowed_spec("context(8, 24) linear(384) tanh linear(vocab)"));
+    CHECK_FALSE(is_windowed_spec("seed"));
+    CHECK_FALSE(is_windowed_spec("embed(64) position(32"));  // does not parse: building reports it
+
+    TrainOptions opt;
+    const TrainOptions before = opt;
+    use_gpt_optimizer(opt, [](const char* flag) { return std::string(flag) == "--lr"; });
+    CHECK(opt.adamw);
+    CHECK(opt.lr == before.lr);  // given on the command line: kept
+    CHECK(opt.beta2 == 0.99);
+    CHECK(opt.weight_decay == 0.1);
+    CHECK(opt.warmup == 100);
+    CHECK(opt.clip == 1.0);
+    CHECK(opt.min_lr_ratio == 0.1);
+    CHECK(opt.steps == before.steps);  // the run's length and batch are the user's, not the preset's
+    CHECK(opt.batch == before.batch);
+}
