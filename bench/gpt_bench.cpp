@@ -23,10 +23,13 @@ namespace {
 // parameters, gradients and Adam's two moments (4P); per block the inputs of every matmul and of the
 // attention (ln₁(x) n·d, qkv 3n·d, the attention's output n·d, ln₂(x) n·d, the MLP's pre-activation and
 // GELU output 2·4n·d), each LayerNorm's input n·d and its mean and 1/σ (2n), the attention probabilities
-// B·H·T²; then the final LayerNorm (input, stats, output) and the logits' softmax n·V.
+// B·H·T² below the window length from which attention recomputes them (kAttentionRecomputeFrom), their row
+// statistics 2·B·H·T from there on; then the final LayerNorm (input, stats, output) and the logits' softmax n·V.
 double must_keep_floats(const tapegrad::GPTConfig& c, std::size_t windows, std::size_t parameters) {
     const double n = double(windows * c.block), d = double(c.width), T = double(c.block);
-    const double per_block = n * d * (1 + 3 + 1 + 1 + 8) + 2 * (n * d + 2 * n) + double(windows * c.heads) * T * T;
+    const double pairs = double(windows * c.heads);
+    const double attention = tapegrad::attention_recomputes(tapegrad::AttentionMemory::automatic, c.block) ? 2 * pairs * T : pairs * T * T;
+    const double per_block = n * d * (1 + 3 + 1 + 1 + 8) + 2 * (n * d + 2 * n) + attention;
     return 4.0 * double(parameters) + double(c.layers) * per_block + (2 * n * d + 2 * n) + n * double(c.vocab);
 }
 
@@ -70,7 +73,8 @@ int run_gpt(const GptBenchShape& shape, int threads, int repeats, bool json) {
     const double peak_bytes = double(heap_counters().peak_bytes - live_before);
     const double must_keep_bytes = must_keep_floats(config, windows, model->parameter_count()) * sizeof(float);
 
-    GptGemmFloor gemms_alone({config.layers, config.heads, config.width, config.block, windows, config.vocab});
+    GptGemmFloor gemms_alone({config.layers, config.heads, config.width, config.block, windows, config.vocab,
+                              attention_recomputes(AttentionMemory::automatic, config.block)});
     const PairTimes times = time_pairs(repeats, step, [&] { gemms_alone.step(); });
     const double step_ms = times.ours_ms, tokens_per_s = double(n) / (step_ms * 1e-3);
     std::printf("size gpt: train_lm --model gpt's step (%zu layers, %zu heads, width %zu, %zu windows of %zu, vocabulary %zu, "
@@ -100,6 +104,7 @@ int run_gpt(const GptBenchShape& shape, int threads, int repeats, bool json) {
                                           {"peak_bytes", peak_bytes},
                                           {"must_keep_bytes", must_keep_bytes},
                                           {"peak_ratio", peak_bytes / must_keep_bytes},
+                                          {"attention_recomputes", attention_recomputes(AttentionMemory::automatic, config.block)},
                                           {"blas_kernel", blas_kernel()}};
         std::cout << j.dump() << std::endl;
     }

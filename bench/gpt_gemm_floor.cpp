@@ -58,7 +58,7 @@ GptGemmFloor::GptGemmFloor(const GptShape& s) : s_(s), b_(new Buffers) {
     b_->dqkv = filled(n * 3 * d, rng);
     b_->dh = filled(n * 4 * d, rng);
     b_->dg = filled(n * 4 * d, rng);
-    b_->scratch = filled(std::size_t(omp_get_max_threads()) * kQueryBlock * s.block, rng);  // per thread
+    b_->scratch = filled(std::size_t(omp_get_max_threads()) * 2 * kQueryBlock * s.block, rng);  // per thread: dz, scores
 }
 
 GptGemmFloor::~GptGemmFloor() = default;
@@ -108,11 +108,14 @@ void GptGemmFloor::step() {
                 float* dQ = b.dqkv.data() + off;
                 const float* A = k.att.data() + p * T * T;
                 const float* G = b.dx.data() + (p / s_.heads) * T * d + (p % s_.heads) * hd;
-                float* S = b.scratch.data() + std::size_t(omp_get_thread_num()) * kb * T;
+                float* S = b.scratch.data() + std::size_t(omp_get_thread_num()) * 2 * kb * T;
+                float* Z = S + kb * T;  // recomputed scores
                 const std::size_t blocks = (T + kb - 1) / kb;
                 for (std::size_t blk = blocks; blk-- > 0;) {  // from the last block, which assigns dk and dv
                     const std::size_t r0 = blk * kb, rows = std::min(kb, T - r0), keys = r0 + rows;
                     const float beta_kv = blk == blocks - 1 ? 0.0f : 1.0f;
+                    if (s_.recompute_attention)  // z = q·kᵀ again, from which the probabilities are rebuilt
+                        gemm(false, true, rows, keys, hd, Q + r0 * C3, C3, Q + d, C3, Z, T, 0.0f);
                     gemm(true, false, keys, hd, rows, A + r0 * T, T, G + r0 * d, d, dQ + 2 * d, C3, beta_kv);  // dv (+)= aᵀ·g
                     gemm(false, true, rows, keys, hd, G + r0 * d, d, Q + 2 * d, C3, S, T, 0.0f);           // da = g·Vᵀ
                     gemm(false, false, rows, hd, keys, S, T, Q + d, C3, dQ + r0 * C3, C3, 0.0f);          // dq = dz·K

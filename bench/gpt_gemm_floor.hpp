@@ -12,6 +12,8 @@ namespace bench {
 
 struct GptShape {
     std::size_t layers, heads, width, block, windows, vocab;
+    bool recompute_attention = false;  // as tapegrad's attention from kAttentionRecomputeFrom on: backward
+                                       // recomputes each query block's scores (one more product per block)
 };
 
 class GptGemmFloor {

@@ -50,6 +50,7 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--skip-eval", action="store_true", help="training speed only (bench/sweep.py)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -97,6 +98,10 @@ def main():
                 total += float(torch.nn.functional.cross_entropy(logits, split[pos + 1], reduction="sum"))
         return total / n
 
+    if args.skip_eval:
+        print(json.dumps({"threads": args.threads, "steps": steps, "tokens_per_s": steps * args.batch / seconds,
+                          "torch": torch.__version__}))
+        return
     t0 = time.perf_counter()
     train_loss, val_loss = evaluate(train), evaluate(val)
     eval_seconds = time.perf_counter() - t0

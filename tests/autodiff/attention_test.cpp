@@ -73,6 +73,58 @@ TEST_CASE("gradcheck of causal_self_attention, with T = 1, one head, H = d and s
     }
 }
 
+// The recomputing path (AttentionMemory::recompute) keeps each query row's shift and 1/Σ instead of the
+// probabilities and rebuilds them block by block in backward with the forward's own GEMM and arithmetic:
+// values and gradients must be the stored path's, bit for bit (several query blocks, the last one short).
+TEST_CASE("causal_self_attention recomputing its probabilities equals the stored path bit for bit", "[attention]") {
+    const std::size_t B = 2, T = 70, H = 2, d = 8;
+    const Tensor<double> x = random_matrix(B * T, 5, 41), w = random_matrix(5, 3 * d, 42);
+    auto run = [&](AttentionMemory memory) {
+        Tape<double> tape;
+        auto X = tape.parameter(x), W = tape.parameter(w);
+        auto y = causal_self_attention(matmul(X, W), B, T, H, memory);
+        sum(tanh(y)).backward();
+        return std::array<Tensor<double>, 3>{y.value(), X.grad(), W.grad()};
+    };
+    const auto stored = run(AttentionMemory::store), recomputed = run(AttentionMemory::recompute);
+    const bool y_same = stored[0] == recomputed[0], dx_same = stored[1] == recomputed[1], dw_same = stored[2] == recomputed[2];
+    CHECK(y_same);
+    CHECK(dx_same);
+    CHECK(dw_same);
+    // and against the naive definition, as the stored path is above
+    const Tensor<double> qkv = random_matrix(B * T, 3 * d, 43);
+    Tape<double> tape;
+    test::require_close(causal_self_attention(tape.constant(qkv), B, T, H, AttentionMemory::recompute).value(),
+                        naive_attention(qkv, B, T, H), 1e-12);
+}
+
+TEST_CASE("gradcheck of causal_self_attention recomputing its probabilities", "[attention][gradcheck]") {
+    for (auto [B, T, H, d] : std::vector<std::array<std::size_t, 4>>{{2, 3, 2, 4}, {1, 1, 1, 2}, {1, 40, 1, 2}, {1, 70, 2, 4}}) {
+        DYNAMIC_SECTION("B " << B << ", T " << T << ", H " << H << ", d " << d) {
+            const Tensor<double> qkv = random_matrix(B * T, 3 * d, unsigned(17 + B + T + H));
+            REQUIRE(gradcheck([&](const auto& v) { return causal_self_attention(v[0], B, T, H, AttentionMemory::recompute); }, {qkv}));
+            REQUIRE(gradcheck_nodes(
+                [&](const auto& v) { return sum(tanh(causal_self_attention(matmul(v[0], v[1]), B, T, H, AttentionMemory::recompute))); },
+                {random_matrix(B * T, 5, 8), random_matrix(5, 3 * d, 9)}));
+        }
+    }
+}
+
+TEST_CASE("causal_self_attention recomputes from T = kAttentionRecomputeFrom on unless told", "[attention]") {
+    CHECK_FALSE(attention_recomputes(AttentionMemory::automatic, kAttentionRecomputeFrom - 1));
+    CHECK(attention_recomputes(AttentionMemory::automatic, kAttentionRecomputeFrom));
+    CHECK(attention_recomputes(AttentionMemory::recompute, 1));
+    CHECK_FALSE(attention_recomputes(AttentionMemory::store, 4096));
+    // what it keeps: at T = 512 the statistics (2·B·H rows) and scratch, not B·H·T rows of probabilities
+    Tape<float> tape;
+    const std::size_t B = 1, T = kAttentionRecomputeFrom, H = 2, d = 4;
+    auto qkv = tape.parameter(Tensor<float>(random_matrix(B * T, 3 * d, 5)));
+    auto y = causal_self_attention(qkv, B, T, H);
+    CHECK(tape.node(y).saved.shape()[0] < B * H * T);
+    sum(y).backward();
+    for (float g : qkv.grad()) REQUIRE(std::isfinite(g));
+}
+
 TEST_CASE("causal_self_attention in float is stable for large scores", "[attention]") {
     Tape<float> tape;
     Tensor<float> qkv({4, 6}, 0.0f);

@@ -118,20 +118,24 @@ TEST_CASE("threading policy: OpenBLAS runs on one thread inside a parallel regio
 // thread each, with the same bits as at 1 thread.
 TEST_CASE("causal_self_attention at T = 256 gives bitwise the same values and gradients at 1 and 2 threads",
           "[threads]") {
-    auto run = [](int threads) {
-        set_num_threads(threads);
-        const std::size_t B = 2, T = 256, H = 2, d = 128;
-        Tape<double> t;
-        auto qkv = t.parameter(test::random_matrix(B * T, 3 * d, 31, -2.0, 2.0));
-        auto y = causal_self_attention(qkv, B, T, H);
-        sum(tanh(y)).backward();
-        return std::make_pair(Tensor<double>(y.value()), Tensor<double>(qkv.grad()));
-    };
-    const auto one = run(1), two = run(2);
-    set_num_threads(1);
-    const bool y_same = one.first == two.first, grad_same = one.second == two.second;
-    CHECK(y_same);
-    CHECK(grad_same);
+    for (const AttentionMemory memory : {AttentionMemory::store, AttentionMemory::recompute}) {
+        DYNAMIC_SECTION((memory == AttentionMemory::store ? "probabilities stored" : "probabilities recomputed")) {
+            auto run = [memory](int threads) {
+                set_num_threads(threads);
+                const std::size_t B = 2, T = 256, H = 2, d = 128;
+                Tape<double> t;
+                auto qkv = t.parameter(test::random_matrix(B * T, 3 * d, 31, -2.0, 2.0));
+                auto y = causal_self_attention(qkv, B, T, H, memory);
+                sum(tanh(y)).backward();
+                return std::make_pair(Tensor<double>(y.value()), Tensor<double>(qkv.grad()));
+            };
+            const auto one = run(1), two = run(2);
+            set_num_threads(1);
+            const bool y_same = one.first == two.first, grad_same = one.second == two.second;
+            CHECK(y_same);
+            CHECK(grad_same);
+        }
+    }
 }
 
 // The GEMMs on the kernels OpenBLAS runs in this process (ctest also runs this case under
