@@ -14,6 +14,9 @@ figures drift with the machine. Columns:
                  cblas_sgemm call, gpt_gemm_floor.hpp), for the others the hand-written step (floor_step.cpp,
                  context_mlp_floor.cpp)
   peak / keep    tapegrad's peak heap during a step over what backward must keep (GPT and the note's model)
+  bound          for a GPT, the twin's step over tapegrad's GEMMs alone: the most any library running these
+                 products on OpenBLAS could lead the twin by (tapegrad / PyTorch can only exceed it by running
+                 its products faster than OpenBLAS)
 
 Both sides run the same OpenBLAS kernels with both pools pinned: every process gets OMP_WAIT_POLICY=passive
 and OPENBLAS_NUM_THREADS = the thread count, and the twins OPENBLAS_CORETYPE = the kernel tapegrad reports,
@@ -99,15 +102,17 @@ def label(point):
 
 def table(rows):
     out = ["| point | shape | threads | tapegrad tok/s | PyTorch tok/s | tapegrad / PyTorch | step / floor | "
-           "peak / keep | 2 threads / 1 |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "bound | peak / keep | 2 threads / 1 |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     one = {r["point"]: r["tapegrad"] for r in rows if r["threads"] == 1}
     for r in rows:
         scale = "%.2f×" % (r["tapegrad"] / one[r["point"]]) if r["threads"] == 2 and r["point"] in one else ""
         peak = "%.2f×" % r["peak"] if r["peak"] is not None else "–"
-        out.append("| %s | %s | %d | %.0f | %.0f | **%.2f×** | %.2f× | %s | %s |" % (
+        # GEMMs alone run at tapegrad's tokens/s × step/floor; over the twin's: the bound
+        bound = "%.2f×" % (r["tapegrad"] * r["floor"] / r["torch"]) if r["point"] in GPT_SHAPES else "–"
+        out.append("| %s | %s | %d | %.0f | %.0f | **%.2f×** | %.2f× | %s | %s | %s |" % (
             r["point"], label(r["point"]), r["threads"], r["tapegrad"], r["torch"], r["tapegrad"] / r["torch"],
-            r["floor"], peak, scale))
+            r["floor"], bound, peak, scale))
     return "\n".join(out)
 
 
@@ -118,7 +123,7 @@ def plot(rows, out_dir, title):
     data = out_dir / "sweep.dat"
     columns = [(lib, t) for t in threads for lib in ("tapegrad", "torch")]
     with open(data, "w") as f:
-        f.write("point " + " ".join("%s_%d" % c for c in columns) + "\n")
+        f.write("# point " + " ".join("%s_%d" % c for c in columns) + "\n")
         for p in points:
             vals = []
             for lib, t in columns:
@@ -151,7 +156,15 @@ def main():
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--points", nargs="+", default=ALL_POINTS, choices=ALL_POINTS)
     ap.add_argument("--out", default=str(HERE.parent / "build/sweep"))
+    ap.add_argument("--from-json", metavar="FILE", help="print the table and draw the plot of an earlier sweep.json")
     a = ap.parse_args()
+    if a.from_json:
+        saved = json.loads(pathlib.Path(a.from_json).read_text())
+        out_dir = pathlib.Path(a.out)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        print("Sweep of %s on %s:\n\n%s" % (saved["date"], saved["machine"], table(saved["rows"])))
+        plot(saved["rows"], out_dir, "tapegrad vs PyTorch, training tokens/s (%s)" % saved["date"])
+        return
     if not pathlib.Path(a.tapegrad_bench).is_file():
         sys.exit("sweep.py: %s not found (build it: cmake --build build -j2 --target tapegrad_bench)" % a.tapegrad_bench)
     out_dir = pathlib.Path(a.out)

@@ -138,12 +138,12 @@ void attention_vjp(Tape<T>& t, Node<T>& n) {
             for (std::size_t blk = blocks; blk-- > 0;) {
                 const std::size_t r0 = blk * D.kb, rows = std::min(D.kb, D.T - r0), keys = r0 + rows;
                 const T beta_kv = overwrite && blk == blocks - 1 ? T(0) : T(1), beta_q = overwrite ? T(0) : T(1);
-                const T* Ar = kept + p * D.T * D.T + r0 * D.T;
-                if (D.recompute) {
+                const T* Ar = block;  // this block's probabilities: recomputed into scratch, or the stored ones
+                if (D.recompute)
                     probabilities_block(D, Q, K, r0, rows, block, shift, shift + D.T, static_cast<T*>(nullptr),
                                         static_cast<T*>(nullptr));
-                    Ar = block;
-                }
+                else
+                    Ar = kept + p * D.T * D.T + r0 * D.T;
                 // dv_{<keys} += a_rᵀ · g_r
                 detail::gemm(true, false, keys, D.hd, rows, Ar, D.T, G + r0 * D.d, D.d, dV, C3, beta_kv);
                 // da = g_r · V_{<keys}ᵀ
