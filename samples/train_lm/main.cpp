@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <iostream>
+#include <map>
 #include <new>
 #include <optional>
 #include <unistd.h>
@@ -84,6 +85,15 @@ int main(int argc, char** argv) {
     app.add_option("--clip", opt.clip, "gradient-norm clip, 0 for none")->capture_default_str()->check(cli::finite_non_negative());
     app.add_option("--seed", opt.seed, "random seed (initialisation, batches, sampling)")->capture_default_str()->check(cli::unsigned_in(0, UINT64_MAX));
     app.add_option("--threads", opt.threads, "threads for the GEMMs (OpenBLAS) and the other loops (OpenMP); 0: their defaults, one per core")->capture_default_str()->check(cli::thread_count());
+    const std::map<std::string, train_lm::TrainOptions::FinalEval> final_evals = {
+        {"sampled", train_lm::TrainOptions::FinalEval::sampled},
+        {"exact", train_lm::TrainOptions::FinalEval::exact},
+        {"none", train_lm::TrainOptions::FinalEval::none}};
+    app.add_option("--final-eval", opt.final_eval,
+                   "after training: sampled (validation exact, train estimated from as many random positions, with its "
+                   "standard error), exact (every position of both splits) or none")
+        ->transform(CLI::CheckedTransformer(final_evals, CLI::ignore_case))
+        ->default_str("sampled");
     app.add_option("--eval-every", opt.eval_every, "steps between validation estimates")->capture_default_str()->check(cli::integer_in(1, std::int64_t(1) << 40));
     app.add_option("--checkpoint-every", opt.checkpoint_every, "steps between checkpoints")->capture_default_str()->check(cli::integer_in(1, std::int64_t(1) << 40));
     app.add_option("--out", opt.out_dir, "output directory (checkpoint, train_log.csv, loss.png); one run at a time")->capture_default_str()->check(cli::non_empty());
@@ -130,6 +140,9 @@ int main(int argc, char** argv) {
         const train_lm::TrainSummary s = train_lm::train(corpus, opt, std::cout);
         if (summary_json && rank == 0) {
             const nlohmann::json j = {{"steps", s.steps},           {"train_loss", s.train_loss}, {"val_loss", s.val_loss},
+                                      {"train_loss_exact", s.train_loss_exact}, {"train_loss_stderr", s.train_loss_stderr},
+                                      {"train_loss_positions", s.train_loss_positions},
+                                      {"val_loss_exact", opt.final_eval != train_lm::TrainOptions::FinalEval::none},
                                       {"bigram_train", s.bigram_train}, {"bigram_val", s.bigram_val}, {"unigram_train", s.unigram_train},
                                       {"unigram_val", s.unigram_val}, {"tokens_per_s", s.tokens_per_s}, {"seconds", s.seconds},
                                       {"parameters", s.parameters}, {"spec", s.spec},          {"interrupted", s.interrupted},

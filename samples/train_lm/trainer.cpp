@@ -168,6 +168,61 @@ double evaluate(Module<float>& model, const std::vector<std::int64_t>& ids, std:
     return sum / double(total);
 }
 
+LossEstimate estimate_loss(Module<float>& model, const std::vector<std::int64_t>& ids, std::size_t pad,
+                           std::size_t sample_positions, std::uint64_t seed, const ProgressFn& progress) {
+    Tape<float>& tape = model.tape();
+    NoGradGuard<float> no_grad(tape);
+    const EvalModeScope eval_mode(model);
+    Generator gen(seed);
+    const std::size_t total = ids.size() - 1, window = window_size(model);
+    const std::size_t unit = window ? window : 1;              // positions per unit
+    const std::size_t units_available = total / unit;          // whole windows (or positions)
+    if (units_available == 0) throw std::invalid_argument("estimate_loss: fewer positions than one window");
+    const std::size_t units = std::max<std::size_t>(2, sample_positions / unit);
+    const std::size_t per_chunk = std::max<std::size_t>(1, eval_chunk_positions(model) / unit);
+    const std::size_t k = window ? 0 : context_size(model);
+    std::vector<double> losses;  // one mean loss per unit
+    losses.reserve(units);
+    std::vector<std::size_t> positions;
+    Batch batch;
+    for (std::size_t done = 0; done < units;) {
+        throw_if_stop_requested("evaluation");
+        const std::size_t n = std::min(per_chunk, units - done);
+        if (window) {
+            batch.contexts.clear();
+            batch.targets.clear();
+            for (std::size_t u = 0; u < n; ++u) {
+                const std::size_t start = std::size_t(gen.below(units_available)) * window;
+                batch.contexts.insert(batch.contexts.end(), ids.begin() + std::ptrdiff_t(start),
+                                      ids.begin() + std::ptrdiff_t(start + window));
+                batch.targets.insert(batch.targets.end(), ids.begin() + std::ptrdiff_t(start + 1),
+                                     ids.begin() + std::ptrdiff_t(start + window + 1));
+            }
+        } else {
+            positions.clear();
+            for (std::size_t u = 0; u < n; ++u) positions.push_back(std::size_t(gen.below(total)));
+            fill_batch(ids, positions, k, std::int64_t(pad), batch);
+        }
+        Var<float> logits = window ? model(TokenInput{batch.contexts}) : model(TokenInput{batch.contexts, k});
+        const Tensor<float>& each = cross_entropy(logits, batch.targets, {.reduction = Reduction::none}).value();
+        for (std::size_t u = 0; u < n; ++u) {
+            double sum = 0;
+            for (std::size_t r = 0; r < unit; ++r) sum += double(each(u * unit + r, 0));
+            losses.push_back(sum / double(unit));
+        }
+        tape.clear();
+        done += n;
+        if (progress) progress(done * unit, units * unit);
+    }
+    double mean = 0;
+    for (double x : losses) mean += x;
+    mean /= double(losses.size());
+    double squares = 0;
+    for (double x : losses) squares += (x - mean) * (x - mean);
+    const double variance = squares / double(losses.size() - 1);  // the sample variance of the units
+    return {mean, std::sqrt(variance / double(losses.size())), losses.size() * unit};
+}
+
 std::int64_t start_id(const Sequential<float>& model, const std::vector<unsigned char>& alphabet) {
     if (model.size() > 0 && dynamic_cast<const ContextEmbedding<float>*>(&model[0]))
         return static_cast<const ContextEmbedding<float>&>(model[0]).padding_id();
@@ -290,6 +345,20 @@ ProgressFn terminal_progress(std::ostream& out, bool enabled, std::string label)
     };
 }
 
+// A long phase's progress: on a terminal one redrawn line; otherwise a plain line every 5 s, with the time left.
+ProgressFn eval_progress(std::ostream& out, bool terminal, std::string label) {
+    if (terminal) return terminal_progress(out, true, std::move(label));
+    return [&out, label = std::move(label), start = Clock::now(), last = Clock::now()](std::size_t done, std::size_t total) mutable {
+        const auto now = Clock::now();
+        if (now - last < std::chrono::seconds(5) || done >= total) return;
+        last = now;
+        const double elapsed = std::chrono::duration<double>(now - start).count();
+        const double left = elapsed * double(total - done) / double(std::max<std::size_t>(done, 1));
+        out << label << " " << num(100.0 * double(done) / double(std::max<std::size_t>(total, 1)), "%.0f") << "% (" << done << "/"
+            << total << " positions), about " << num(left, "%.0f") << " s left\n" << std::flush;
+    };
+}
+
 void print_header(std::ostream& out, const Corpus& corpus, const TrainSummary& s, std::size_t k, std::size_t window,
                   const TrainOptions& opt, std::int64_t start_step, const Adam<float>& adam, const WarmupCosineLR& schedule) {
     const AdamOptions a = adam.options();
@@ -404,15 +473,42 @@ double periodic_validation(Sequential<float>& model, const Corpus& corpus, const
 void final_report(Sequential<float>& model, const Corpus& corpus, const TrainOptions& opt, double train_seconds,
                   std::int64_t steps_done, TrainSummary& s, std::ostream& out) {
     const std::size_t pad = corpus.vocab();
-    out << "evaluating on every position of both splits...\n" << std::flush;
-    const auto te = Clock::now();
-    s.train_loss = evaluate(model, corpus.train, pad, 0, terminal_progress(out, opt.progress_bar, "  train split:"));
-    s.val_loss = evaluate(model, corpus.val, pad, 0, terminal_progress(out, opt.progress_bar, "  validation split:"));
-    s.eval_positions_per_s = double(corpus.train.size() + corpus.val.size() - 2) /
-                             std::max(std::chrono::duration<double>(Clock::now() - te).count(), 1e-9);
-    out << "final loss (nats/token): train " << num(s.train_loss) << " (bigram " << num(s.bigram_train) << ", unigram "
-        << num(s.unigram_train) << "), validation " << num(s.val_loss) << " (bigram " << num(s.bigram_val) << ", unigram "
-        << num(s.unigram_val) << ")\n"
+    using FinalEval = TrainOptions::FinalEval;
+    const std::size_t train_positions = corpus.train.size() - 1, val_positions = corpus.val.size() - 1;
+    const bool train_exact = opt.final_eval == FinalEval::exact || train_positions <= val_positions;
+    if (opt.final_eval == FinalEval::none) {
+        s.train_loss = s.val_loss = std::numeric_limits<double>::quiet_NaN();
+        s.train_loss_exact = false;
+        out << "final evaluation skipped (--final-eval none)\n";
+    } else {
+        out << (train_exact ? "evaluating on every position of both splits...\n"
+                            : "evaluating on every position of the validation split and " + std::to_string(val_positions) +
+                                  " random positions of the train split (--final-eval exact: every position)...\n")
+            << std::flush;
+        const auto te = Clock::now();
+        s.val_loss = evaluate(model, corpus.val, pad, 0, eval_progress(out, opt.progress_bar, "  validation split:"));
+        if (train_exact) {
+            s.train_loss = evaluate(model, corpus.train, pad, 0, eval_progress(out, opt.progress_bar, "  train split:"));
+            s.train_loss_positions = train_positions;
+        } else {
+            const LossEstimate e = estimate_loss(model, corpus.train, pad, val_positions, opt.seed ^ 0x9e3779b97f4a7c15ULL,
+                                                 eval_progress(out, opt.progress_bar, "  train split (sample):"));
+            s.train_loss = e.mean;
+            s.train_loss_stderr = e.stderr_;
+            s.train_loss_positions = e.positions;
+        }
+        s.train_loss_exact = train_exact;
+        s.eval_positions_per_s = double(s.train_loss_positions + val_positions) /
+                                 std::max(std::chrono::duration<double>(Clock::now() - te).count(), 1e-9);
+    }
+    const std::string train_figure =
+        opt.final_eval == FinalEval::none ? std::string("skipped")
+        : train_exact ? num(s.train_loss)
+                      : "≈ " + num(s.train_loss) + " ± " + num(s.train_loss_stderr) + " (estimate from " +
+                            std::to_string(s.train_loss_positions) + " random positions)";
+    out << "final loss (nats/token): train " << train_figure << " (bigram " << num(s.bigram_train) << ", unigram "
+        << num(s.unigram_train) << "), validation " << (opt.final_eval == FinalEval::none ? std::string("skipped") : num(s.val_loss))
+        << " (bigram " << num(s.bigram_val) << ", unigram " << num(s.unigram_val) << ")\n"
         << "speed: " << num(s.tokens_per_s, "%.0f") << " tokens/s over " << num(train_seconds, "%.1f") << " s of training, evaluation "
         << num(s.eval_positions_per_s, "%.0f") << " positions/s";
     if (s.ranks > 1)

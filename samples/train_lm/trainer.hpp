@@ -45,11 +45,19 @@ struct TrainOptions {
     // Data-parallel over MPI_COMM_WORLD (main sets it under mpirun with 2+ ranks): `batch` is the global
     // batch, each rank takes batch/N of its rows; only rank 0 prints, logs, evaluates and writes files.
     bool data_parallel = false;
+    // The final evaluation: `sampled` (default) is exact over the validation split and, on the train split,
+    // an estimate from as many random positions as the validation split has (exact when the train split is
+    // no larger); `exact` reads every position of both; `none` skips it.
+    enum class FinalEval { sampled, exact, none };
+    FinalEval final_eval = FinalEval::sampled;
 };
 
 struct TrainSummary {
     std::int64_t steps = 0;
-    double train_loss = 0, val_loss = 0;  // exact, over every position of each split
+    double train_loss = 0, val_loss = 0;  // the final evaluation's (NaN when skipped); val_loss is exact
+    bool train_loss_exact = true;         // false: train_loss is an estimate from a random sample...
+    double train_loss_stderr = 0;         // ...with this standard error (0 when exact)
+    std::size_t train_loss_positions = 0;  // positions it read
     double unigram_train = 0, unigram_val = 0, bigram_train = 0, bigram_val = 0;
     double tokens_per_s = 0, seconds = 0;
     double eval_positions_per_s = 0;  // the final evaluation of every position of both splits
@@ -93,6 +101,18 @@ using ProgressFn = std::function<void(std::size_t done, std::size_t total)>;
 // backward. Between chunks: reports to `progress` (if any) and throws Interrupted on a stop request.
 double evaluate(tapegrad::Module<float>& model, const std::vector<std::int64_t>& ids, std::size_t pad,
                 std::size_t max_positions = 0, const ProgressFn& progress = {});
+
+// An estimate of evaluate()'s mean over every position of `ids`, from about `sample_positions` positions drawn
+// uniformly with replacement (Generator(seed)): single positions for a context model, whole windows of the
+// grid evaluate() reads for a windowed one (a position's loss depends on its place in its window, so windows
+// are the units; the last, shorter window is never drawn). stderr is the units' sample standard deviation over
+// √units: the exact mean lies within 2 stderr of the estimate about 95% of the time.
+struct LossEstimate {
+    double mean = 0, stderr_ = 0;
+    std::size_t positions = 0;
+};
+LossEstimate estimate_loss(tapegrad::Module<float>& model, const std::vector<std::int64_t>& ids, std::size_t pad,
+                           std::size_t sample_positions, std::uint64_t seed, const ProgressFn& progress = {});
 
 // The id that stands before the first token when sampling: the padding id of a context embedding, or
 // for a plain embedding (no padding row) the id of '\n' (0 if the alphabet has none).

@@ -225,6 +225,7 @@ TEST_CASE("the note's model (model seed) reaches within 1% of the bigram entropy
     opt.lr = 0.01;
     opt.eval_every = 1000;
     opt.sample_length = 10;
+    opt.final_eval = TrainOptions::FinalEval::exact;  // the claim is about every position of the split
     opt.out_dir = std::filesystem::temp_directory_path() / ("train_lm_seed_" + std::to_string(::getpid()));
     std::ostringstream log;
     const TrainSummary s = train(corpus, opt, log);
@@ -376,4 +377,57 @@ TEST_CASE("a windowed spec trains with the GPT preset's optimizer unless told ot
     CHECK(opt.min_lr_ratio == 0.1);
     CHECK(opt.steps == before.steps);  // the run's length and batch are the user's, not the preset's
     CHECK(opt.batch == before.batch);
+}
+
+// The final evaluation's train-split estimate: drawn units (positions, or whole windows for a windowed model)
+// with replacement, their mean and its standard error. Against the exact mean over every position: within
+// 4 standard errors (a false alarm about once in 16,000 runs, and the seed is fixed), and the standard error
+// itself of the size σ/√m predicts (σ of the per-unit losses, m units).
+TEST_CASE("estimate_loss: the sampled train loss is within a few standard errors of the exact one", "[samples][train_lm]") {
+    const Corpus corpus = make_corpus(read_text({"/usr/share/common-licenses/GPL-3"}), "GPL-3");
+    const std::size_t vocab = corpus.vocab(), pad = vocab;
+    for (const std::string spec : {"context(4, 8) linear(32) tanh linear(vocab)",
+                                   "embed(16) position(32) residual(layernorm attention(2)) layernorm tied"}) {
+        DYNAMIC_SECTION(spec) {
+            tapegrad::Tape<float> tape;
+            tapegrad::Generator gen(5);
+            auto model = tapegrad::build_model<float>(spec, vocab, tape, gen);
+            const double exact = evaluate(*model, corpus.train, pad);
+            const LossEstimate e = estimate_loss(*model, corpus.train, pad, 4000, 11);
+            INFO("exact " << exact << ", estimate " << e.mean << " ± " << e.stderr_ << " from " << e.positions);
+            CHECK(e.positions >= 3968);  // 4000 positions, or 125 windows of 32
+            CHECK(e.stderr_ > 0);
+            CHECK(e.stderr_ < 0.1);
+            CHECK(std::abs(e.mean - exact) < 4 * e.stderr_);
+            // the same seed draws the same sample
+            CHECK(estimate_loss(*model, corpus.train, pad, 4000, 11).mean == e.mean);
+        }
+    }
+}
+
+TEST_CASE("the final evaluation: sampled by default, exact or skipped when asked, and labelled", "[samples][train_lm]") {
+    const Corpus corpus = make_corpus(read_text({"/usr/share/common-licenses/GPL-3"}), "GPL-3");
+    for (const auto fe : {TrainOptions::FinalEval::sampled, TrainOptions::FinalEval::exact, TrainOptions::FinalEval::none}) {
+        TrainOptions opt;
+        opt.steps = 20;
+        opt.sample_length = 5;
+        opt.final_eval = fe;
+        opt.out_dir = std::filesystem::temp_directory_path() / ("train_lm_final_eval_" + std::to_string(::getpid()));
+        std::ostringstream log;
+        const TrainSummary s = train(corpus, opt, log);
+        INFO(log.str());
+        std::filesystem::remove_all(opt.out_dir);
+        if (fe == TrainOptions::FinalEval::none) {
+            CHECK(std::isnan(s.train_loss));
+            CHECK(std::isnan(s.val_loss));
+            CHECK(log.str().find("final evaluation skipped") != std::string::npos);
+            continue;
+        }
+        CHECK(std::isfinite(s.val_loss));
+        const bool sampled = fe == TrainOptions::FinalEval::sampled;
+        CHECK(s.train_loss_exact == !sampled);
+        CHECK((s.train_loss_stderr > 0) == sampled);
+        CHECK(s.train_loss_positions == (sampled ? corpus.val.size() - 1 : corpus.train.size() - 1));
+        CHECK((log.str().find("estimate from") != std::string::npos) == sampled);
+    }
 }
