@@ -167,6 +167,8 @@ def main():
         return
     if not pathlib.Path(a.tapegrad_bench).is_file():
         sys.exit("sweep.py: %s not found (build it: cmake --build build -j2 --target tapegrad_bench)" % a.tapegrad_bench)
+    if subprocess.run([a.python, "-c", "import torch"], capture_output=True).returncode != 0:
+        sys.exit("sweep.py: %s cannot import torch (Debian: apt-get install python3-torch)" % a.python)
     out_dir = pathlib.Path(a.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     kernel = os.environ.get("OPENBLAS_CORETYPE", "")
