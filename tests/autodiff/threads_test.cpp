@@ -3,6 +3,7 @@
 #include <array>
 #include <cctype>
 #include <cstdlib>
+#include <functional>
 
 #include "test_util.hpp"
 
@@ -135,6 +136,61 @@ TEST_CASE("causal_self_attention at T = 256 gives bitwise the same values and gr
             CHECK(y_same);
             CHECK(grad_same);
         }
+    }
+}
+
+// The other ops with parallel loops, each above the threshold, one by one: softmax, log_softmax, the
+// reductions along each axis, and context_linear on its table path (n ≥ 4·V), whose scatters run in
+// parallel over columns. Bitwise the same values and gradients at 1 and 2 threads.
+TEST_CASE("softmax and log_softmax and the reductions and context_linear give bitwise the same results at 1 and 2 threads",
+          "[threads]") {
+    const Tensor<double> x0 = test::random_matrix(300, 200, 51, -3.0, 3.0), seed = test::random_matrix(300, 200, 52);
+    using Op = std::function<Var<double>(const Var<double>&)>;
+    const std::vector<std::pair<const char*, Op>> ops = {
+        {"softmax", [](const Var<double>& x) { return softmax(x); }},
+        {"log_softmax", [](const Var<double>& x) { return log_softmax(x); }},
+        {"sum over rows", [](const Var<double>& x) { return sum(x, 0); }},
+        {"sum over columns", [](const Var<double>& x) { return sum(x, 1); }},
+        {"mean", [](const Var<double>& x) { return mean(x); }},
+        {"mean over rows", [](const Var<double>& x) { return mean(x, 0); }},
+    };
+    for (const auto& [name, op] : ops) {
+        DYNAMIC_SECTION(name) {
+            auto run = [&, op = op](int threads) {
+                set_num_threads(threads);
+                Tape<double> t;
+                auto x = t.parameter(x0);
+                auto y = op(tanh(x));
+                sum(tanh(y)).backward();
+                return std::make_pair(Tensor<double>(y.value()), Tensor<double>(x.grad()));
+            };
+            const auto one = run(1), two = run(2);
+            set_num_threads(1);
+            const bool y_same = one.first == two.first, grad_same = one.second == two.second;
+            CHECK(y_same);
+            CHECK(grad_same);
+        }
+    }
+    SECTION("context_linear") {
+        const std::size_t V = 20, d = 16, k = 4, h = 64, n = 600;  // n ≥ 4·V: the table path
+        std::vector<std::int64_t> ids(n * k);
+        for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = std::int64_t((i * 7 + i / 5) % V);
+        auto run = [&](int threads) {
+            set_num_threads(threads);
+            Tape<double> t;
+            auto table = t.parameter(test::random_matrix(V, d, 53)), w = t.parameter(test::random_matrix(k * d, h, 54));
+            auto b = t.parameter(test::random_matrix(1, h, 55));
+            auto y = context_linear(table, w, ids, k, b);
+            sum(tanh(y)).backward();
+            return std::array<Tensor<double>, 4>{y.value(), table.grad(), w.grad(), b.grad()};
+        };
+        const auto one = run(1), two = run(2);
+        set_num_threads(1);
+        const bool y_same = one[0] == two[0], dtable_same = one[1] == two[1], db_same = one[3] == two[3];
+        CHECK(y_same);
+        CHECK(dtable_same);
+        CHECK(db_same);
+        test::require_close(two[2], one[2], 1e-12);  // dW: OpenBLAS GEMMs, which may split their sums by thread
     }
 }
 
