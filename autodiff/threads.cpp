@@ -21,30 +21,15 @@ namespace tapegrad {
 
 std::size_t pool_size() { return std::size_t(std::max(1, omp_get_max_threads())); }
 
-namespace {
+// Measured without it: a GPT step at T 256 2.5x slower at 2 threads than at 1, each of attention's region
+// threads waking OpenBLAS's pool for its GEMMs, two pools fighting for two cores.
+BlasOnOneThread::BlasOnOneThread() : saved_(openblas_get_num_threads()) {
+    if (saved_ > 1) openblas_set_num_threads(1);
+}
 
-// The threading policy (docs/performance.md, "Who owns the cores"): a GEMM called from the calling thread,
-// outside any parallel region, runs on OpenBLAS's threads; inside one of the library's regions every thread
-// of the region owns one core, and a GEMM it calls runs on that thread alone. Debian's OpenBLAS is the
-// pthreads build, which does not look at omp_in_parallel(): without this, each of the region's threads would
-// wake OpenBLAS's pool for its GEMMs, two pools would fight for two cores, and the region's GEMMs would
-// queue on OpenBLAS's one server (measured: a GPT step at T 256 2.5x slower at 2 threads than at 1).
-class BlasOnOneThreadInRegion {
-public:
-    BlasOnOneThreadInRegion() : saved_(openblas_get_num_threads()) {
-        if (saved_ > 1) openblas_set_num_threads(1);
-    }
-    ~BlasOnOneThreadInRegion() {
-        if (saved_ > 1) openblas_set_num_threads(saved_);
-    }
-    BlasOnOneThreadInRegion(const BlasOnOneThreadInRegion&) = delete;
-    BlasOnOneThreadInRegion& operator=(const BlasOnOneThreadInRegion&) = delete;
-
-private:
-    int saved_;
-};
-
-}  // namespace
+BlasOnOneThread::~BlasOnOneThread() {
+    if (saved_ > 1) openblas_set_num_threads(saved_);
+}
 
 void run_in_chunks(std::size_t n, std::size_t work, std::size_t max_chunks, ChunkFn fn, void* context) {
     if (n == 0) return;
@@ -53,7 +38,7 @@ void run_in_chunks(std::size_t n, std::size_t work, std::size_t max_chunks, Chun
         fn(context, 0, 0, n);
         return;
     }
-    const BlasOnOneThreadInRegion policy;
+    const BlasOnOneThread policy;  // GEMMs inside the region run on its threads alone
 #pragma omp parallel num_threads(threads_wanted)
     {
         const std::size_t threads = std::size_t(omp_get_num_threads()), t = std::size_t(omp_get_thread_num());

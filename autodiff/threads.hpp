@@ -10,6 +10,22 @@
 
 namespace tapegrad {
 
+/// The threading policy's third rule (docs/performance.md, "Who owns the cores"): while one of these lives,
+/// OpenBLAS runs every GEMM on the calling thread alone; its pool's size comes back when it is destroyed.
+/// run_in_chunks holds one for each parallel region, so a GEMM called inside a region never wakes OpenBLAS's
+/// own threads (Debian's OpenBLAS is the pthreads build, which does not check omp_in_parallel()). Create and
+/// destroy it on the thread that opens the region, outside any region.
+class BlasOnOneThread {
+public:
+    BlasOnOneThread();
+    ~BlasOnOneThread();
+    BlasOnOneThread(const BlasOnOneThread&) = delete;
+    BlasOnOneThread& operator=(const BlasOnOneThread&) = delete;
+
+private:
+    int saved_;
+};
+
 /// Sizes both pools; UsageError unless threads >= 1.
 void set_num_threads(int threads);
 /// The OpenMP pool's size (OpenBLAS's is set to the same by set_num_threads).

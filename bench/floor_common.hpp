@@ -34,7 +34,8 @@ inline void gemm(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, 
 }
 
 // The library's threading policy (docs/performance.md): inside a parallel region each thread's GEMMs run on
-// that thread alone. Declare one of these before an `omp parallel` whose body calls gemm.
+// that thread alone. Declare one of these before an `omp parallel` whose body calls gemm. The floors link
+// OpenBLAS, not tapegrad, so this is their own copy of tapegrad::BlasOnOneThread (autodiff/threads.hpp).
 class BlasOnOneThread {
 public:
     BlasOnOneThread() : saved_(openblas_get_num_threads()) {

@@ -116,6 +116,11 @@ def table(rows):
     return "\n".join(out)
 
 
+def gnuplot_quoted(text):
+    """text as a gnuplot single-quoted string: a quote is doubled, so a path cannot end the string and add commands."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
 def plot(rows, out_dir, title):
     """tokens/s per point (log scale), tapegrad and PyTorch at each thread count, as grouped bars (gnuplot)."""
     points = list(dict.fromkeys(r["point"] for r in rows))
@@ -131,12 +136,12 @@ def plot(rows, out_dir, title):
                 vals.append("%.1f" % match[0] if match else "NaN")
             f.write(p + " " + " ".join(vals) + "\n")
     names = {"tapegrad": "tapegrad", "torch": "PyTorch"}
-    plots = ", ".join("'%s' using %d:xtic(1) title '%s, %d thread%s'" % (
-        data, k + 2, names[lib], t, "" if t == 1 else "s") for k, (lib, t) in enumerate(columns))
+    plots = ", ".join("%s using %d:xtic(1) title '%s, %d thread%s'" % (
+        gnuplot_quoted(data), k + 2, names[lib], t, "" if t == 1 else "s") for k, (lib, t) in enumerate(columns))
     script = "\n".join([
         "set terminal pngcairo size 1100,560 noenhanced" if has_pngcairo() else "set terminal png size 1100,560",
-        "set output '%s'" % (out_dir / "sweep.png"),
-        "set title '%s'" % title.replace("'", ""),
+        "set output %s" % gnuplot_quoted(out_dir / "sweep.png"),
+        "set title %s" % gnuplot_quoted(title),
         "set style data histograms", "set style histogram clustered gap 1", "set style fill solid 0.85 border -1",
         "set logscale y", "set ylabel 'training tokens/s (log scale)'", "set key outside right top",
         "set grid ytics", "set yrange [10:*]",

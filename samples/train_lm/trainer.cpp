@@ -494,7 +494,7 @@ void final_report(Sequential<float>& model, const Corpus& corpus, const TrainOpt
             const LossEstimate e = estimate_loss(model, corpus.train, pad, val_positions, opt.seed ^ 0x9e3779b97f4a7c15ULL,
                                                  eval_progress(out, opt.progress_bar, "  train split (sample):"));
             s.train_loss = e.mean;
-            s.train_loss_stderr = e.stderr_;
+            s.train_loss_stderr = e.standard_error;
             s.train_loss_positions = e.positions;
         }
         s.train_loss_exact = train_exact;

@@ -108,7 +108,7 @@ double evaluate(tapegrad::Module<float>& model, const std::vector<std::int64_t>&
 // are the units; the last, shorter window is never drawn). stderr is the units' sample standard deviation over
 // √units: the exact mean lies within 2 stderr of the estimate about 95% of the time.
 struct LossEstimate {
-    double mean = 0, stderr_ = 0;
+    double mean = 0, standard_error = 0;
     std::size_t positions = 0;
 };
 LossEstimate estimate_loss(tapegrad::Module<float>& model, const std::vector<std::int64_t>& ids, std::size_t pad,

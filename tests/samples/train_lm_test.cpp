@@ -394,11 +394,11 @@ TEST_CASE("estimate_loss: the sampled train loss is within a few standard errors
             auto model = tapegrad::build_model<float>(spec, vocab, tape, gen);
             const double exact = evaluate(*model, corpus.train, pad);
             const LossEstimate e = estimate_loss(*model, corpus.train, pad, 4000, 11);
-            INFO("exact " << exact << ", estimate " << e.mean << " ± " << e.stderr_ << " from " << e.positions);
+            INFO("exact " << exact << ", estimate " << e.mean << " ± " << e.standard_error << " from " << e.positions);
             CHECK(e.positions >= 3968);  // 4000 positions, or 125 windows of 32
-            CHECK(e.stderr_ > 0);
-            CHECK(e.stderr_ < 0.1);
-            CHECK(std::abs(e.mean - exact) < 4 * e.stderr_);
+            CHECK(e.standard_error > 0);
+            CHECK(e.standard_error < 0.1);
+            CHECK(std::abs(e.mean - exact) < 4 * e.standard_error);
             // the same seed draws the same sample
             CHECK(estimate_loss(*model, corpus.train, pad, 4000, 11).mean == e.mean);
         }
