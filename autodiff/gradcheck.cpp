@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <ostream>
 #include <sstream>
 
@@ -139,47 +140,85 @@ GradcheckReport gradcheck_nodes(const GradcheckFunction& f, const std::vector<Te
         const std::size_t outputs = node.value.size();
         Jacobians analytic(ins.size()), numeric(ins.size());
 
-        // Analytic: this node's VJP alone, seeded with e_o.
-        for (std::size_t i = 0; i < ins.size(); ++i) analytic[i].assign(outputs * tape.node(ins[i]).value.size(), 0.0);
-        for (std::size_t o = 0; o < outputs; ++o) {
-            for (NodeId id : ins) tape.node(id).grad_live = false;
+        // Analytic: this node's VJP alone, seeded with e_o, run the three ways of the VJP contract (tape.hpp).
+        const auto seed = [&](std::size_t o) {
             node.grad.resize(node.value.shape());
             std::fill(node.grad.begin(), node.grad.end(), 0.0);
             node.grad.data()[o] = 1.0;
-            node.grad_live = true;
-            node.op->vjp(tape, node);
+            node.grad_state = GradState::live;
+        };
+        // Compares what the VJP left in each input's gradient, minus `before`, with the fresh run's result.
+        const auto check_path = [&](std::size_t o, const std::function<double(std::size_t)>& before, const char* path,
+                                    const char* hint) -> GradcheckReport {
             for (std::size_t i = 0; i < ins.size(); ++i) {
                 const Node<double>& in = tape.node(ins[i]);
-                if (in.grad_live) std::copy(in.grad.begin(), in.grad.end(), analytic[i].begin() + std::ptrdiff_t(o * in.value.size()));
-            }
-            // The same VJP onto gradients that already hold a value (a pattern p_j = 0.25 + j/1024): it must add.
-            for (NodeId id : ins) {
-                Node<double>& in = tape.node(id);
-                in.grad.resize(in.value.shape());
-                for (std::size_t j = 0; j < in.grad.size(); ++j) in.grad.data()[j] = 0.25 + double(j) / 1024.0;
-                in.grad_live = true;
-            }
-            node.op->vjp(tape, node);
-            for (std::size_t i = 0; i < ins.size(); ++i) {
-                const Node<double>& in = tape.node(ins[i]);
-                for (std::size_t j = 0; j < in.grad.size(); ++j) {
-                    const double added = in.grad.data()[j] - (0.25 + double(j) / 1024.0);
-                    const double alone = analytic[i][o * in.value.size() + j];
-                    if (std::abs(added - alone) > 1e-9 * (1.0 + std::abs(alone))) {
+                const std::size_t size = in.value.size();
+                for (std::size_t j = 0; j < size; ++j) {
+                    const double left = in.grad_live() && in.grad.size() == size ? in.grad.data()[j] : 0.0;
+                    const double added = left - before(j);
+                    const double alone = analytic[i][o * size + j];
+                    if (std::abs(added - alone) > 1e-9 * (1.0 + std::abs(alone)) || std::isnan(added)) {
                         GradcheckReport r;
                         r.passed = false;
                         r.has_failed_node = true;
                         r.failed_node = idx;
                         r.failed_op = tape.op_name(node);
                         std::ostringstream msg;
-                        msg << "onto a gradient already holding " << (0.25 + double(j) / 1024.0) << " at element " << j << " of "
-                            << info[i].name << " (seed at output " << o << "), the VJP left " << in.grad.data()[j]
-                            << ": it added " << added << " where alone it gives " << alone << " (it must add, not overwrite)";
-                        r.accumulate_error = msg.str();
+                        msg << path << ", at element " << j << " of " << info[i].name << " (seed at output " << o
+                            << ") the VJP contributed " << added << " where onto fresh gradients it gives " << alone
+                            << " (" << hint << ")";
+                        r.path_error = msg.str();
                         return r;
                     }
                 }
             }
+            return {};
+        };
+        const auto pattern = [](std::size_t j) { return 0.25 + double(j) / 1024.0; };
+        for (std::size_t i = 0; i < ins.size(); ++i) analytic[i].assign(outputs * tape.node(ins[i]).value.size(), 0.0);
+        for (std::size_t o = 0; o < outputs; ++o) {
+            // 1. Onto fresh gradients (no gradient yet: a writer assigns).
+            for (NodeId id : ins) tape.node(id).grad_state = GradState::none;
+            seed(o);
+            node.op->vjp(tape, node);
+            for (std::size_t i = 0; i < ins.size(); ++i) {
+                const Node<double>& in = tape.node(ins[i]);
+                if (in.grad_live()) std::copy(in.grad.begin(), in.grad.end(), analytic[i].begin() + std::ptrdiff_t(o * in.value.size()));
+            }
+            // 2. Onto gradients that already hold a value (a pattern p_j = 0.25 + j/1024): it must add.
+            for (NodeId id : ins) {
+                Node<double>& in = tape.node(id);
+                in.grad.resize(in.value.shape());
+                for (std::size_t j = 0; j < in.grad.size(); ++j) in.grad.data()[j] = pattern(j);
+                in.grad_state = GradState::live;
+            }
+            seed(o);
+            node.op->vjp(tape, node);
+            if (GradcheckReport r = check_path(o, pattern, "onto a gradient already holding 0.25 + j/1024",
+                                               "it must add, not overwrite");
+                !r)
+                return r;
+            // 3. With intermediate gradients released, as in a training step: the first write may take the
+            // node's own gradient buffer (a hand-over), whose old contents are NaN here, as are the inputs'.
+            for (NodeId id : ins) {
+                Node<double>& in = tape.node(id);
+                std::fill(in.grad.begin(), in.grad.end(), std::nan(""));
+                in.grad_state = GradState::none;
+            }
+            seed(o);
+            tape.set_release_intermediate_gradients(true);
+            try {
+                node.op->vjp(tape, node);
+            } catch (...) {
+                tape.set_release_intermediate_gradients(false);
+                throw;
+            }
+            tape.set_release_intermediate_gradients(false);
+            if (GradcheckReport r = check_path(o, [](std::size_t) { return 0.0; }, "with intermediate gradients released",
+                                               "after a hand-over, n.grad holds another buffer: read dy through a "
+                                               "pointer taken before, and each element before writing it");
+                !r)
+                return r;
         }
         // Numeric: this node's forward alone, on perturbed inputs.
         for (std::size_t i = 0; i < ins.size(); ++i) {
@@ -219,7 +258,7 @@ std::string GradcheckReport::to_string() const {
     os << "gradcheck " << (passed ? "passed" : "FAILED") << ": " << checked << " gradient elements checked, max abs error "
        << max_abs_error << ", max rel error " << max_rel_error << "\n";
     if (has_failed_node) os << "  first wrong node: #" << failed_node << " '" << failed_op << "'\n";
-    if (!accumulate_error.empty()) os << "  " << accumulate_error << "\n";
+    if (!path_error.empty()) os << "  " << path_error << "\n";
     if (!worst.empty()) os << "  worst elements:\n";
     for (const auto& e : worst) {
         char buf[320];

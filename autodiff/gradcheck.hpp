@@ -45,9 +45,10 @@ struct GradcheckReport {
     bool has_failed_node = false;
     std::size_t failed_node = 0;
     std::string failed_op;
-    /// Per-node mode, when the VJP is right from zero but wrong onto a gradient that already holds a value
-    /// (it overwrote instead of adding): what it did, naming the input and the element.
-    std::string accumulate_error;
+    /// Per-node mode, when the VJP is right onto fresh gradients but wrong on another path of the VJP
+    /// contract (onto a gradient that already holds a value, where it must add; or with intermediate
+    /// gradients released, where its first write may be a hand-over): which path, input and element.
+    std::string path_error;
 
     explicit operator bool() const { return passed; }
     std::string to_string() const;
@@ -62,9 +63,11 @@ GradcheckReport gradcheck(const GradcheckFunction& f, const std::vector<Tensor<d
                           const GradcheckOptions& options = {});
 
 /// Per-node mode: records f once, then checks each recorded node's VJP against finite differences of that
-/// node's own forward, in recording order; stops at the first wrong node and names it. Every VJP runs twice
-/// per seed: onto fresh gradients (the overwrite path a VJP may take on a gradient's first write) and onto
-/// gradients that already hold values, which it must add to (the path of a value used twice).
+/// node's own forward, in recording order; stops at the first wrong node and names it. Every VJP runs three
+/// times per seed, the three paths of the VJP contract (tape.hpp): onto fresh gradients (where a writer
+/// assigns), onto gradients that already hold values (it must add: the path of a value used twice), and
+/// with intermediate gradients released (where its first write may take over the node's own gradient
+/// buffer, as in a training step that releases them).
 GradcheckReport gradcheck_nodes(const GradcheckFunction& f, const std::vector<Tensor<double>>& inputs,
                                 const GradcheckOptions& options = {});
 

@@ -44,10 +44,10 @@ const Tensor<T>& Var<T>::grad() const {
     if (!n.requires_grad)
         throw UsageError(std::string("grad: this value (op '") + n.label +
                          "') does not require a gradient; create it with requires_grad or as a parameter");
-    if (n.grad_released)
+    if (n.grad_state == GradState::released)
         throw UsageError(std::string("grad: the gradient of this value (op '") + n.label +
                          "') was released by backward (the tape releases intermediate gradients); turn that off to read it");
-    if (!n.grad_live)
+    if (n.grad_state == GradState::none)
         throw UsageError(std::string("grad: no gradient reached this value (op '") + n.label +
                          "'): it does not influence the output of the last backward, or zero_grad forgot it; "
                          "has_grad() tells");
@@ -58,12 +58,12 @@ template <class T>
 Tensor<T>& Var<T>::mutable_grad() const {
     auto& n = tape().node(*this, "mutable_grad");
     if (!n.is_parameter) throw UsageError("mutable_grad: only a parameter's gradient may be changed in place");
-    return *tape().grad_sink(id_);
+    return *tape().gradient_to_add(id_).tensor;
 }
 
 template <class T>
 bool Var<T>::has_grad() const {
-    return tape().node(*this, "has_grad").grad_live;
+    return tape().node(*this, "has_grad").grad_live();
 }
 
 template <class T>
@@ -149,8 +149,7 @@ Node<T>& Tape<T>::next_step_node() {
     n.label = "leaf";
     n.inputs.clear();
     n.requires_grad = false;
-    n.grad_live = false;
-    n.grad_released = false;
+    n.grad_state = GradState::none;
     n.is_parameter = false;
     n.clear_attributes();
     n.ids.clear();
@@ -281,60 +280,61 @@ void Tape<T>::take_grad_buffer(Node<T>& n) {
             }
     // same size: a reshape, no allocation
     resize_buffer(n.grad, n.value.shape()[0], n.value.shape()[1], n.label, "gradient");
-    n.grad_released = false;
 }
 
+// The helpers of the VJP contract (tape.hpp). A gradient that is not live (none, or released by a previous
+// backward) is given a buffer on its first write: zero-filled for gradient_to_add, left as it is for the
+// two writers, which assign.
 template <class T>
-Tensor<T>* Tape<T>::grad_sink(NodeId id) {
+GradientOut<T> Tape<T>::gradient_to_add(NodeId id) {
     Node<T>& n = node(id);
-    if (!n.requires_grad) return nullptr;
-    if (!n.grad_live) {
+    if (!n.requires_grad) return {};
+    if (!n.grad_live()) {
         take_grad_buffer(n);
         parallel_fill(n.grad, T(0));
-        n.grad_live = true;
+        n.grad_state = GradState::live;
     }
-    return &n.grad;
+    return {&n.grad, true, false};
 }
 
 template <class T>
-Tensor<T>* Tape<T>::grad_sink(NodeId id, bool* overwrite) {
+GradientOut<T> Tape<T>::gradient_to_write(NodeId id) {
     Node<T>& n = node(id);
-    if (!n.requires_grad) return nullptr;
-    *overwrite = !n.grad_live;
-    if (!n.grad_live) {
+    if (!n.requires_grad) return {};
+    const bool first = !n.grad_live();
+    if (first) {
         take_grad_buffer(n);  // same shape as last step: keeps its memory
-        n.grad_live = true;
+        n.grad_state = GradState::live;
     }
-    return &n.grad;
+    return {&n.grad, !first, false};
 }
 
 template <class T>
-Tensor<T>* Tape<T>::grad_sink_in_place(Node<T>& n, std::size_t k, bool* overwrite) {
+GradientOut<T> Tape<T>::gradient_to_write_in_place(Node<T>& n, std::size_t k) {
     const NodeId id = n.inputs[k];
     Node<T>& in = node(id);
-    if (!in.requires_grad) return nullptr;
-    if (in.value.shape() != n.grad.shape())
+    if (!in.requires_grad) return {};
+    if (in.value.size() != n.grad.size())
         throw ShapeError(std::string(op_name(n)) + ": an elementwise gradient for input " + std::to_string(k) + " is " +
                          shape_str(shape_of(n.grad)) + ", the input is " + shape_str(shape_of(in.value)));
-    if (!in.grad_live && release_intermediate_gradients_ && !(id & kParameterBit)) {
+    if (!in.grad_live() && release_intermediate_gradients_ && !(id & kParameterBit)) {
         std::swap(in.grad, n.grad);  // n.grad now holds the input's old buffer (if any), released with n
-        in.grad_live = true;
-        in.grad_released = false;
-        *overwrite = true;
-        return &in.grad;
+        // a reshape's input has another shape with as many elements: a reshape of the buffer, no allocation
+        resize_buffer(in.grad, in.value.shape()[0], in.value.shape()[1], in.label, "gradient");
+        in.grad_state = GradState::live;
+        return {&in.grad, false, true};
     }
-    return grad_sink(id, overwrite);
+    return gradient_to_write(id);
 }
 
 template <class T>
 void Tape<T>::pass_gradient_through(Node<T>& n, std::size_t k) {
     const T* dy = n.grad.data();
-    bool overwrite = false;
-    Tensor<T>* g = grad_sink_in_place(n, k, &overwrite);
-    if (g == nullptr || g->data() == dy) return;  // handed over: it holds dy already
-    T* dx = g->data();
-    const std::size_t size = g->size();
-    if (overwrite) std::copy(dy, dy + size, dx);
+    const GradientOut<T> g = gradient_to_write_in_place(n, k);
+    if (!g || g.handed_over) return;  // handed over: it holds dy already
+    T* dx = g.data();
+    const std::size_t size = g.tensor->size();
+    if (!g.add) std::copy(dy, dy + size, dx);
     else
         for (std::size_t i = 0; i < size; ++i) dx[i] += dy[i];
 }
@@ -371,7 +371,7 @@ template <class T>
 void Tape<T>::check_backward_anomaly(const Node<T>& n) const {
     for (NodeId in : n.inputs) {
         const Node<T>& i = node(in);
-        if (!i.grad_live) continue;
+        if (!i.grad_live()) continue;
         const std::size_t k = first_nonfinite_of(i.grad);
         if (k == i.grad.size()) continue;
         throw AnomalyError("anomaly: backward of op '" + std::string(op_name(n)) + "' (node " + node_label(n.self) +
@@ -402,19 +402,19 @@ void Tape<T>::backward(const Var<T>& out, const Tensor<T>& seed) {
                          "') does not require a gradient: no input of it requires one, or it was computed under no-grad");
     // Gradients of intermediate nodes belong to one backward call; leaves accumulate across calls.
     for (std::size_t i = 0; i < n_step_; ++i)
-        if (steps_[i].op != nullptr) steps_[i].grad_live = false;
+        if (steps_[i].op != nullptr) steps_[i].grad_state = GradState::none;
     if (detect_anomaly_) [[unlikely]] {
         const std::size_t k = first_nonfinite_of(seed);
         if (k < seed.size())
             throw AnomalyError("anomaly: the seed gradient of backward holds " + element_str(seed, k), out.id_, true);
     }
-    Tensor<T>& g = *grad_sink(out.id_);
+    Tensor<T>& g = *gradient_to_add(out.id_).tensor;
     std::transform(g.begin(), g.end(), seed.begin(), g.begin(), [](T a, T b) { return a + b; });
     if (out.id_ & kParameterBit) return;
     // The reverse loop: every node after `out` cannot contribute to it.
     for (std::size_t i = out.id_ + 1; i-- > 0;) {
         Node<T>& n = steps_[i];
-        if (n.op == nullptr || !n.grad_live) continue;
+        if (n.op == nullptr || !n.grad_live()) continue;
         n.op->vjp(*this, n);
         if (detect_anomaly_) [[unlikely]]
             check_backward_anomaly(n);
@@ -422,8 +422,7 @@ void Tape<T>::backward(const Var<T>& out, const Tensor<T>& seed) {
             // n's gradient has reached its inputs: its buffer serves the nodes still to come.
             if (n.grad.size() > 0) grad_pool_.push_back(std::move(n.grad));  // empty if passed through
             n.grad = Tensor<T>();
-            n.grad_live = false;
-            n.grad_released = true;
+            n.grad_state = GradState::released;
         }
     }
 }
@@ -437,13 +436,13 @@ void Tape<T>::clear() {
 
 template <class T>
 void Tape<T>::zero_grad() {
-    for (auto& p : params_) p.grad_live = false;
+    for (auto& p : params_) p.grad_state = GradState::none;
 }
 
 template <class T>
 void Tape<T>::zero_grad(const Var<T>& parameter) {
     Node<T>& n = node(parameter, "zero_grad");
-    n.grad_live = false;
+    n.grad_state = GradState::none;
 }
 
 // ── Tape: inspection ─────────────────────────────────────────────────────────────────────────────────

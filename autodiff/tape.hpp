@@ -10,19 +10,37 @@
 /// A Var is a cheap handle (tape pointer, node id, step generation). Using a handle whose step was cleared
 /// throws UsageError.
 ///
-/// ### The VJP contract
+/// ### The VJP contract (stated here only; every other page links to it)
 /// An op is a pair of functions, forward and vjp (OpDef), written next to each other in autodiff/ops/.
 /// ~~~{.unparsed}
 ///   forward(tape, node): reads the values of node.inputs and node's attributes, writes node.value, whose
 ///                        shape was set when the node was recorded. It never records nodes.
-///   vjp(tape, node):     called once per backward with node.grad = dL/d(node.value). For every input that
-///                        requires a gradient it ADDS dL/d(input) into tape.grad_sink(input): it never
-///                        overwrites, so a value used several times receives the sum of its uses.
+///   vjp(tape, node):     called once per backward, when node.grad holds dL/d(node.value). For each input k
+///                        it asks the tape where dL/d(input k) goes, with ONE of the helpers below, and
+///                        contributes its part there. The input's gradient ends as the SUM of what every
+///                        use of the input contributed (a value used twice receives both uses).
 /// ~~~
-/// The reverse loop calls vjp only for nodes that require a gradient and received one.
-/// A VJP that writes every element of an input's gradient may ask for the buffer with
-/// grad_sink(id, &overwrite): on the gradient's first use in this backward the buffer is not zeroed and
-/// overwrite is true, and the VJP must then assign instead of adding (a GEMM with beta = 0).
+/// The reverse loop calls vjp only for nodes that require a gradient and received one. The helpers return a
+/// GradientOut: no tensor when input k needs no gradient; otherwise the buffer and whether to add into it
+/// or assign (`out.add`; for a GEMM, `beta = out.beta()`):
+///   - gradient_to_add(n, k): the buffer, zero-filled on the gradient's first write in this backward: always
+///     add (out.add is true). For a VJP that does not write every element (a scatter, a sum over
+///     broadcast rows, a custom op).
+///   - gradient_to_write(n, k): on the first write the buffer is NOT zeroed and out.add is false: the VJP
+///     must assign every element; later writes add. "Set if no gradient yet, else add": no zero-fill.
+///   - gradient_to_write_in_place(n, k): the same, for a VJP whose input has as many elements as the output
+///     (its shape, or a reshape of it) and which reads each dy element before writing dx there. When the tape releases intermediate gradients
+///     (set_release_intermediate_gradients), the first write may hand n's own gradient buffer over to the
+///     input: out.handed_over is true, *out.tensor then holds dL/d(n) and n.grad must not be read again
+///     (read dy through a pointer taken from n.grad.data() before the call).
+///   - pass_gradient_through(n, k): dL/d(input k) += dL/d(n), element by element (an identity, a reshape, a
+///     residual's add), through gradient_to_write_in_place: a hand-over of the buffer where it can be.
+///   The last two are the VJP's last use of n.grad.
+/// gradcheck_nodes (gradcheck.hpp) runs every VJP three ways: onto fresh gradients, onto gradients that
+/// already hold values (it must add) and with intermediate gradients released (a hand-over must be right).
+///
+/// A node's gradient is in one of three states (GradState): none (zero: nothing reached it yet in this
+/// backward, or zero_grad forgot it), live (node.grad holds it), released (backward gave its buffer back).
 ///
 /// ### Anomaly mode
 /// set_detect_anomaly(true) checks every op's output after its forward, and every gradient an op's VJP
@@ -81,6 +99,25 @@ struct CustomOpFns {
         vjp;
 };
 
+/// Where a VJP writes dL/d(input): see "The VJP contract" above.
+template <class T>
+struct GradientOut {
+    Tensor<T>* tensor = nullptr;  ///< nullptr: the input needs no gradient
+    bool add = false;             ///< true: add into *tensor; false: *tensor is uninitialised, assign every element
+    bool handed_over = false;     ///< *tensor is the node's own gradient buffer, holding dL/d(output)
+    explicit operator bool() const { return tensor != nullptr; }
+    T* data() const { return tensor->data(); }
+    /// GEMM's beta for this write: 1 when adding, 0 when assigning.
+    T beta() const { return add ? T(1) : T(0); }
+};
+
+/// The state of a node's gradient in the current backward (see the VJP contract).
+enum class GradState : std::uint8_t {
+    none,      ///< no gradient: it is zero
+    live,      ///< node.grad holds dL/d(value)
+    released,  ///< backward gave grad's buffer back (Tape::set_release_intermediate_gradients)
+};
+
 template <class T>
 struct Node {
     const OpDef<T>* op = nullptr;  ///< nullptr: a leaf (parameter, input, constant or no-grad result)
@@ -89,8 +126,8 @@ struct Node {
     Tensor<T> value;
     Tensor<T> grad;
     bool requires_grad = false;
-    bool grad_live = false;  ///< grad holds dL/d(value); when false the gradient is zero
-    bool grad_released = false;  ///< backward gave grad's buffer back (Tape::set_release_intermediate_gradients)
+    GradState grad_state = GradState::none;
+    bool grad_live() const { return grad_state == GradState::live; }
     bool is_parameter = false;
     NodeId self = 0;  ///< this node's id
     /// Token ids an op reads (embedding's ids, cross-entropy's targets); a buffer kept across steps.
@@ -256,24 +293,10 @@ public:
     Node<T>& push(const OpDef<T>& op, std::initializer_list<Var<T>> inputs, Shape out_shape);
     Node<T>& push(const OpDef<T>& op, std::span<const Var<T>> inputs, Shape out_shape);
     Var<T> commit(Node<T>& n);
-    /// The gradient buffer of a node, zero-initialised on first use in this backward; nullptr when the
-    /// node needs no gradient. VJPs add into it.
-    Tensor<T>* grad_sink(NodeId id);
-    Tensor<T>* grad_sink(const Node<T>& input_of, std::size_t k) { return grad_sink(input_of.inputs[k]); }
-    /// The same, for a VJP that writes every element: on first use the buffer is left as it is and
-    /// *overwrite is set to true (assign, do not add); otherwise *overwrite is false (add).
-    Tensor<T>* grad_sink(NodeId id, bool* overwrite);
-    Tensor<T>* grad_sink(const Node<T>& input_of, std::size_t k, bool* overwrite) {
-        return grad_sink(input_of.inputs[k], overwrite);
-    }
-    /// grad_sink(input k of n, overwrite) for an elementwise VJP, whose input has n's shape: on the gradient's
-    /// first write, when this tape releases intermediate gradients (set_release_intermediate_gradients) and
-    /// the input is not a parameter, n.grad's buffer, about to be released, becomes the input's gradient.
-    /// The returned buffer then holds dL/d(n) (a pointer taken from n.grad.data() before the call still
-    /// reads it) and the VJP computes in place: no fresh buffer is written. n.grad is not to be read after.
-    Tensor<T>* grad_sink_in_place(Node<T>& n, std::size_t k, bool* overwrite);
-    /// dL/d(input k of n) += dL/d(n), for an input of n's shape (a residual connection, an identity): the VJP's
-    /// last use of n.grad. Through grad_sink_in_place, so that n's buffer is handed over where it can be.
+    /// Where input k of n receives its gradient: the helpers of the VJP contract (top of this file).
+    GradientOut<T> gradient_to_add(const Node<T>& n, std::size_t k) { return gradient_to_add(n.inputs[k]); }
+    GradientOut<T> gradient_to_write(const Node<T>& n, std::size_t k) { return gradient_to_write(n.inputs[k]); }
+    GradientOut<T> gradient_to_write_in_place(Node<T>& n, std::size_t k);
     void pass_gradient_through(Node<T>& n, std::size_t k);
     Var<T> handle(NodeId id) const;
     const char* op_name(const Node<T>& n) const;
@@ -300,6 +323,9 @@ private:
     std::vector<Tensor<T>> grad_pool_;  ///< released gradient buffers, reused by size
     /// Gives n a gradient buffer of its value's shape: its own, or one of the pool's of that size.
     void take_grad_buffer(Node<T>& n);
+    GradientOut<T> gradient_to_add(NodeId id);
+    GradientOut<T> gradient_to_write(NodeId id);
+    friend class Var<T>;  // mutable_grad: a parameter's gradient, made live
 };
 
 /// Scoped no-grad: nothing recorded inside is differentiable (results are leaves without a gradient).

@@ -107,14 +107,14 @@ void attention_forward(Tape<T>& t, Node<T>& n) {
 
 template <class T>
 void attention_vjp(Tape<T>& t, Node<T>& n) {
-    bool overwrite = false;
-    Tensor<T>* g = t.grad_sink(n, 0, &overwrite);
-    if (g == nullptr) return;
+    const GradientOut<T> g = t.gradient_to_write(n, 0);
+    if (!g) return;
+    const bool overwrite = !g.add;
     const AttentionDims D = dims_of(n);
     const T* qkv = t.input(n, 0).value.data();
     const T* dy = n.grad.data();
     T* kept = n.saved.data();
-    T* dqkv = g->data();
+    T* dqkv = g.data();
     T* scratch = kept + D.kept_rows() * D.T;
     const std::size_t slots = (n.saved.shape()[0] - D.kept_rows()) / D.scratch_rows();
     const std::size_t C3 = D.C3();

@@ -91,16 +91,17 @@ void context_linear_forward(Tape<T>& t, Node<T>& node) {
 template <class T>
 void context_linear_vjp(Tape<T>& t, Node<T>& node) {
     const Dims D = dims_of(t, node);
-    bool w_overwrite = false;
-    Tensor<T>* gE = t.grad_sink(node, 0);
-    Tensor<T>* gW = t.grad_sink(node, 1, &w_overwrite);
+    const GradientOut<T> gE_out = t.gradient_to_add(node, 0);  // a scatter into the table's rows
+    const GradientOut<T> gW_out = t.gradient_to_write(node, 1);
+    Tensor<T>* gE = gE_out.tensor;
+    Tensor<T>* gW = gW_out.tensor;
+    const bool w_overwrite = gW_out && !gW_out.add;
     if (node.inputs.size() > 2) {  // db += Σ_rows dy
-        bool b_overwrite = false;
-        if (Tensor<T>* gb = t.grad_sink(node, 2, &b_overwrite)) {
-            T* g = gb->data();
+        if (const GradientOut<T> gb = t.gradient_to_write(node, 2)) {
+            T* g = gb.data();
             const T* d = node.grad.data();
-            if (b_overwrite) std::copy_n(d, D.h, g);
-            for (std::size_t r = b_overwrite ? 1 : 0; r < D.n; ++r)
+            if (!gb.add) std::copy_n(d, D.h, g);  // the first row assigns, the others add
+            for (std::size_t r = gb.add ? 0 : 1; r < D.n; ++r)
                 for (std::size_t c = 0; c < D.h; ++c) g[c] += d[r * D.h + c];
         }
     }

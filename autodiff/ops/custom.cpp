@@ -22,7 +22,7 @@ void custom_vjp(Tape<T>& t, Node<T>& n) {
     std::array<Tensor<T>*, kMaxCustomInputs> grads{};
     for (std::size_t k = 0; k < n.inputs.size(); ++k) {
         in[k] = &t.input(n, k).value;
-        grads[k] = t.grad_sink(n, k);
+        grads[k] = t.gradient_to_add(n, k).tensor;  // a user's VJP adds (the contract in tape.hpp)
     }
     n.custom->vjp(std::span<const Tensor<T>* const>(in.data(), n.inputs.size()), n.value, n.grad,
                   std::span<Tensor<T>* const>(grads.data(), n.inputs.size()));

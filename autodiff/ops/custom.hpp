@@ -1,6 +1,8 @@
 /// \file
 /// A user-defined primitive op: supply its forward and its VJP; it is recorded, replayed and gradchecked
-/// like a built-in. Follow the VJP contract of tape.hpp: ADD into grads[k], never overwrite.
+/// like a built-in. Its VJP gets grads[k] from the VJP contract's gradient_to_add (tape.hpp): a buffer that
+/// holds the gradient so far (zeros at first), into which it ADDS dL/d(input k); nullptr where input k needs
+/// no gradient.
 ///
 /// ~~~{.cpp}
 ///   auto cube = tapegrad::custom_op<double>(

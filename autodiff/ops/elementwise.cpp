@@ -146,18 +146,18 @@ void unary_forward(Tape<T>& t, Node<T>& n) {
 }
 
 // dx += dy ⊙ f'(x, y)
-// In place where the tape allows (grad_sink_in_place): dx is then dy's own buffer, each element read before
-// it is written.
+// In place where the tape allows (gradient_to_write_in_place): dx is then dy's own buffer, each element read
+// before it is written.
 template <class T, class Rule>
 void unary_vjp(Tape<T>& t, Node<T>& n) {
     const T* dy = n.grad.data();
-    bool overwrite = false;
-    Tensor<T>* gx = t.grad_sink_in_place(n, 0, &overwrite);
-    if (gx == nullptr) return;
+    const GradientOut<T> gx = t.gradient_to_write_in_place(n, 0);
+    if (!gx) return;
+    const bool overwrite = !gx.add;
     const Tensor<T>& x = t.input(n, 0).value;
     const T s = T(n.template attributes<ScalarAttribute>().s);
     const T *xp = x.data(), *yp = n.value.data();
-    T* dx = gx->data();
+    T* dx = gx.data();
     parallel_for(x.size(), x.size(), [&](std::size_t b, std::size_t e) {
         if constexpr (has_vector_df<Rule> && vector_form<Rule>::template applies<T>)
             detail::map3_batches(xp + b, yp + b, dy + b, dx + b, e - b, !overwrite,
@@ -238,19 +238,19 @@ void binary_forward(Tape<T>& t, Node<T>& n) {
 }
 
 // d(operand)[index] += dy ⊙ ∂f/∂(operand), for one operand (which = 0: a, 1: b); a broadcast index repeats,
-// so its gradient is summed. An operand of the output's shape takes the overwrite path of grad_sink (its
-// first gradient is written, not added onto zeros).
+// so its gradient is summed. An operand of the output's shape is written (gradient_to_write: its first gradient
+// is assigned, not added onto zeros); a broadcast one is added into (gradient_to_add).
 template <class T, class Rule, int which>
 void binary_vjp_operand(Tape<T>& t, Node<T>& n) {
     const Tensor<T>& a = t.input(n, 0).value;
     const Tensor<T>& b = t.input(n, 1).value;
     const std::size_t R = n.rows(), C = n.cols();
     const bool full = (which == 0 ? a.size() : b.size()) == R * C;
-    bool overwrite = false;
-    Tensor<T>* g = full ? t.grad_sink(n, which, &overwrite) : t.grad_sink(n, which);
-    if (g == nullptr) return;
+    const GradientOut<T> g = full ? t.gradient_to_write(n, which) : t.gradient_to_add(n, which);
+    if (!g) return;
+    const bool overwrite = !g.add;
     const T *ap = a.data(), *bp = b.data(), *y = n.value.data(), *dy = n.grad.data();
-    T* gp = g->data();
+    T* gp = g.data();
     const Strides sa = broadcast_strides(shape_of(a)), sb = broadcast_strides(shape_of(b));
     const auto d = [](T av, T bv, T yv) { return which == 0 ? Rule::da(av, bv, yv) : Rule::db(av, bv, yv); };
     const Strides so = which == 0 ? sa : sb;

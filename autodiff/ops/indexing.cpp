@@ -23,12 +23,12 @@ void embedding_forward(Tape<T>& t, Node<T>& n) {
 // Threads split the columns, not the rows: two positions with the same id never race.
 template <class T>
 void embedding_vjp(Tape<T>& t, Node<T>& n) {
-    Tensor<T>* gt = t.grad_sink(n, 0);
-    if (gt == nullptr) return;
+    const GradientOut<T> gt = t.gradient_to_add(n, 0);  // a scatter: rows no id names keep their zeros
+    if (!gt) return;
     const std::size_t d = n.cols();
     parallel_for(d, n.ids.size() * d, [&](std::size_t c0, std::size_t c1) {
         for (std::size_t k = 0; k < n.ids.size(); ++k) {
-            T* row = gt->data() + std::size_t(n.ids[k]) * d;
+            T* row = gt.data() + std::size_t(n.ids[k]) * d;
             const T* dy = n.grad.data() + k * d;
             for (std::size_t j = c0; j < c1; ++j) row[j] += dy[j];
         }

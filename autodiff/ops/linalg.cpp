@@ -17,16 +17,13 @@ void matmul_forward(Tape<T>& t, Node<T>& n) {
 
 // da += dy · bᵀ   (n×m · m×k → n×k)
 // db += aᵀ · dy   (k×n · n×m → k×m)
-// On a gradient's first write the GEMM assigns (beta = 0), so no buffer is ever zero-filled first.
+// gradient_to_write: on a gradient's first write the GEMM assigns (beta = 0), so no buffer is zero-filled first.
 template <class T>
 void matmul_vjp(Tape<T>& t, Node<T>& n) {
     const Tensor<T>& a = t.input(n, 0).value;
     const Tensor<T>& b = t.input(n, 1).value;
-    bool overwrite = false;
-    if (Tensor<T>* ga = t.grad_sink(n, 0, &overwrite))
-        xt::blas::gemm(n.grad, b, *ga, false, true, T(1), overwrite ? T(0) : T(1));
-    if (Tensor<T>* gb = t.grad_sink(n, 1, &overwrite))
-        xt::blas::gemm(a, n.grad, *gb, true, false, T(1), overwrite ? T(0) : T(1));
+    if (const GradientOut<T> ga = t.gradient_to_write(n, 0)) xt::blas::gemm(n.grad, b, *ga.tensor, false, true, T(1), ga.beta());
+    if (const GradientOut<T> gb = t.gradient_to_write(n, 1)) xt::blas::gemm(a, n.grad, *gb.tensor, true, false, T(1), gb.beta());
 }
 
 template <class T>
@@ -44,11 +41,8 @@ template <class T>
 void matmul_nt_vjp(Tape<T>& t, Node<T>& n) {
     const Tensor<T>& a = t.input(n, 0).value;
     const Tensor<T>& b = t.input(n, 1).value;
-    bool overwrite = false;
-    if (Tensor<T>* ga = t.grad_sink(n, 0, &overwrite))
-        xt::blas::gemm(n.grad, b, *ga, false, false, T(1), overwrite ? T(0) : T(1));
-    if (Tensor<T>* gb = t.grad_sink(n, 1, &overwrite))
-        xt::blas::gemm(n.grad, a, *gb, true, false, T(1), overwrite ? T(0) : T(1));
+    if (const GradientOut<T> ga = t.gradient_to_write(n, 0)) xt::blas::gemm(n.grad, b, *ga.tensor, false, false, T(1), ga.beta());
+    if (const GradientOut<T> gb = t.gradient_to_write(n, 1)) xt::blas::gemm(n.grad, a, *gb.tensor, true, false, T(1), gb.beta());
 }
 
 template <class T>
@@ -69,13 +63,12 @@ void affine_forward(Tape<T>& t, Node<T>& n) {
 template <class T>
 void affine_vjp(Tape<T>& t, Node<T>& n) {
     matmul_vjp(t, n);
-    bool overwrite = false;
-    if (Tensor<T>* gb = t.grad_sink(n, 2, &overwrite)) {
+    if (const GradientOut<T> gb = t.gradient_to_write(n, 2)) {
         const std::size_t R = n.rows(), C = n.cols();
-        T* g = gb->data();
+        T* g = gb.data();
         const T* dy = n.grad.data();
-        if (overwrite) std::copy_n(dy, C, g);
-        for (std::size_t r = overwrite ? 1 : 0; r < R; ++r)
+        if (!gb.add) std::copy_n(dy, C, g);  // the first row assigns, the others add
+        for (std::size_t r = gb.add ? 0 : 1; r < R; ++r)
             for (std::size_t c = 0; c < C; ++c) g[c] += dy[r * C + c];
     }
 }

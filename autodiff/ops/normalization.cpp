@@ -75,14 +75,10 @@ void layer_norm_vjp(Tape<T>& t, Node<T>& n) {
     const T* gamma = t.input(n, 1).value.data();
     const T* g = n.grad.data();
     const T* stats = n.saved.data();
-    bool overwrite = false;
     // dγ += Σ_rows g ⊙ x̂, dβ += Σ_rows g: summed in row order (the same bits at any thread count).
-    Tensor<T>* dgamma_sink = t.grad_sink(n, 1, &overwrite);
-    T* dgamma = dgamma_sink ? dgamma_sink->data() : nullptr;
-    if (dgamma && overwrite) std::fill(dgamma, dgamma + W, T(0));
-    Tensor<T>* dbeta_sink = t.grad_sink(n, 2, &overwrite);
-    T* dbeta = dbeta_sink ? dbeta_sink->data() : nullptr;
-    if (dbeta && overwrite) std::fill(dbeta, dbeta + W, T(0));
+    const GradientOut<T> dgamma_out = t.gradient_to_add(n, 1), dbeta_out = t.gradient_to_add(n, 2);
+    T* dgamma = dgamma_out ? dgamma_out.data() : nullptr;
+    T* dbeta = dbeta_out ? dbeta_out.data() : nullptr;
     auto add_gamma_beta_row = [&](std::size_t r) {
         const T *xr = x + r * W, *gr = g + r * W;
         const T mu = stats[2 * r], rstd = stats[2 * r + 1];
@@ -92,9 +88,9 @@ void layer_norm_vjp(Tape<T>& t, Node<T>& n) {
             for (std::size_t c = 0; c < W; ++c) dbeta[c] += gr[c];
     };
     bool gamma_beta_done = false;
-    if (Tensor<T>* gx = t.grad_sink(n, 0, &overwrite)) {
-        T* dx = gx->data();
-        const bool assign = overwrite;
+    if (const GradientOut<T> gx = t.gradient_to_write(n, 0)) {
+        T* dx = gx.data();
+        const bool assign = !gx.add;
         parallel_for(R, R * W, [&](std::size_t r0, std::size_t r1) {
             // One chunk holding every row (one thread, or a small input): dγ and dβ ride on this pass, in row
             // order, while the row is in cache; otherwise they get their own pass below.

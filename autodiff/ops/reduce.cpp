@@ -26,14 +26,14 @@ void reduce_forward(Tape<T>& t, Node<T>& n) {
 
 template <class T>
 void reduce_vjp(Tape<T>& t, Node<T>& n) {
-    Tensor<T>* gx = t.grad_sink(n, 0);
-    if (gx == nullptr) return;
-    const std::size_t R = gx->shape()[0], C = gx->shape()[1];
+    const GradientOut<T> gx = t.gradient_to_add(n, 0);
+    if (!gx) return;
+    const std::size_t R = gx.tensor->shape()[0], C = gx.tensor->shape()[1];
     const auto [axis, scale_d] = n.template attributes<ReduceAttributes>();
     const T scale = T(scale_d);
     const T* dy = n.grad.data();
     for (std::size_t r = 0; r < R; ++r)
-        for (std::size_t c = 0; c < C; ++c) gx->data()[r * C + c] += scale * dy[axis == -1 ? 0 : axis == 0 ? c : r];
+        for (std::size_t c = 0; c < C; ++c) gx.data()[r * C + c] += scale * dy[axis == -1 ? 0 : axis == 0 ? c : r];
 }
 
 template <class T>

@@ -13,8 +13,7 @@ void reshape_forward(Tape<T>& t, Node<T>& n) {
 }
 template <class T>
 void reshape_vjp(Tape<T>& t, Node<T>& n) {
-    if (Tensor<T>* gx = t.grad_sink(n, 0))
-        std::transform(gx->begin(), gx->end(), n.grad.begin(), gx->begin(), [](T a, T b) { return a + b; });
+    t.pass_gradient_through(n, 0);  // the same elements in the same order: dx += dy
 }
 template <class T>
 const OpDef<T> reshape_def{"reshape", reshape_forward<T>, reshape_vjp<T>};
@@ -29,11 +28,15 @@ void transpose_forward(Tape<T>& t, Node<T>& n) {
 }
 template <class T>
 void transpose_vjp(Tape<T>& t, Node<T>& n) {
-    Tensor<T>* gx = t.grad_sink(n, 0);
-    if (gx == nullptr) return;
-    const std::size_t R = gx->shape()[0], C = gx->shape()[1];
+    const GradientOut<T> gx = t.gradient_to_write(n, 0);
+    if (!gx) return;
+    const std::size_t R = gx.tensor->shape()[0], C = gx.tensor->shape()[1];
     for (std::size_t r = 0; r < R; ++r)
-        for (std::size_t c = 0; c < C; ++c) gx->data()[r * C + c] += n.grad.data()[c * R + r];
+        for (std::size_t c = 0; c < C; ++c) {
+            const T v = n.grad.data()[c * R + r];
+            T& out = gx.data()[r * C + c];
+            out = gx.add ? out + v : v;
+        }
 }
 template <class T>
 const OpDef<T> transpose_def{"transpose", transpose_forward<T>, transpose_vjp<T>};
@@ -56,9 +59,9 @@ void concat_vjp(Tape<T>& t, Node<T>& n) {
     std::size_t off = 0;
     for (std::size_t k = 0; k < n.inputs.size(); ++k) {
         const std::size_t ck = t.input(n, k).cols();
-        if (Tensor<T>* gx = t.grad_sink(n, k))
+        if (const GradientOut<T> gx = t.gradient_to_add(n, k))  // x | x: both parts add into one gradient
             for (std::size_t r = 0; r < R; ++r)
-                for (std::size_t c = 0; c < ck; ++c) gx->data()[r * ck + c] += n.grad.data()[r * C + off + c];
+                for (std::size_t c = 0; c < ck; ++c) gx.data()[r * ck + c] += n.grad.data()[r * C + off + c];
         off += ck;
     }
 }

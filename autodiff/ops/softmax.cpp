@@ -43,14 +43,14 @@ void softmax_forward(Tape<T>& t, Node<T>& n) {
 }
 template <class T>
 void softmax_vjp(Tape<T>& t, Node<T>& n) {
-    Tensor<T>* gx = t.grad_sink(n, 0);
-    if (gx == nullptr) return;
+    const GradientOut<T> gx = t.gradient_to_add(n, 0);
+    if (!gx) return;
     const std::size_t R = n.rows(), W = n.cols();
     for (std::size_t r = 0; r < R; ++r) {
         const T *y = n.value.data() + r * W, *dy = n.grad.data() + r * W;
         T dot = 0;
         for (std::size_t j = 0; j < W; ++j) dot += dy[j] * y[j];
-        T* dx = gx->data() + r * W;
+        T* dx = gx.data() + r * W;
         for (std::size_t j = 0; j < W; ++j) dx[j] += y[j] * (dy[j] - dot);
     }
 }
@@ -70,14 +70,14 @@ void log_softmax_forward(Tape<T>& t, Node<T>& n) {
 }
 template <class T>
 void log_softmax_vjp(Tape<T>& t, Node<T>& n) {
-    Tensor<T>* gx = t.grad_sink(n, 0);
-    if (gx == nullptr) return;
+    const GradientOut<T> gx = t.gradient_to_add(n, 0);
+    if (!gx) return;
     const std::size_t R = n.rows(), W = n.cols();
     for (std::size_t r = 0; r < R; ++r) {
         const T *y = n.value.data() + r * W, *dy = n.grad.data() + r * W;
         T total = 0;
         for (std::size_t j = 0; j < W; ++j) total += dy[j];
-        T* dx = gx->data() + r * W;
+        T* dx = gx.data() + r * W;
         for (std::size_t j = 0; j < W; ++j) dx[j] += dy[j] - std::exp(y[j]) * total;
     }
 }
@@ -140,9 +140,9 @@ void cross_entropy_forward(Tape<T>& t, Node<T>& n) {
 // dlogits_ij += g_i · (P_ij − q_ij),  g_i = dy·scale (mean, sum) or dy_i (none); 0 for ignored positions.
 template <class T>
 void cross_entropy_vjp(Tape<T>& t, Node<T>& n) {
-    bool overwrite = false;
-    Tensor<T>* gx = t.grad_sink(n, 0, &overwrite);
-    if (gx == nullptr) return;
+    const GradientOut<T> gx = t.gradient_to_write(n, 0);
+    if (!gx) return;
+    const bool overwrite = !gx.add;
     const Tensor<T>& x = t.input(n, 0).value;
     const std::size_t R = x.shape()[0], W = x.shape()[1];
     const auto attributes = n.template attributes<CrossEntropyAttributes>();
@@ -151,7 +151,7 @@ void cross_entropy_vjp(Tape<T>& t, Node<T>& n) {
     const T eps = T(attributes.options.label_smoothing), uniform = eps / T(W), scale = T(attributes.scale);
     parallel_for(R, R * W, [&](std::size_t begin, std::size_t end) {
         for (std::size_t r = begin; r < end; ++r) {
-            T* dx = gx->data() + r * W;
+            T* dx = gx.data() + r * W;
             if (n.ids[r] == ignore_index) {
                 if (overwrite) std::fill(dx, dx + W, T(0));
                 continue;

@@ -33,7 +33,7 @@ struct ThreeParams {
     // Makes parameter i's gradient live and fills it with fn(flat index k).
     template <class Fn>
     void set_grad(std::size_t i, std::size_t first_k, Fn fn) {
-        Tensor<float>& g = *tape.grad_sink(params[i].var.id());
+        Tensor<float>& g = params[i].var.mutable_grad();
         for (std::size_t e = 0; e < g.size(); ++e) g.data()[e] = fn(first_k + e);
     }
 };
