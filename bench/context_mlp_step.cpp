@@ -14,7 +14,7 @@ struct ContextMlpStep::State {
     ContextMlpSize size;
     tapegrad::Tape<float> tape;
     tapegrad::Generator gen;
-    std::shared_ptr<tapegrad::Sequential<float>> model;
+    std::shared_ptr<tapegrad::SpecModel<float>> model;
     std::vector<tapegrad::NamedParameter<float>> params;
     tapegrad::Adam<float> adam;
     State(const ContextMlpSize& s, const AdamSettings& a, std::uint64_t seed)

@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } remove_at_exit;
 
     Tape<float> tape;
-    std::shared_ptr<Sequential<float>> model;
+    std::shared_ptr<SpecModel<float>> model;
     try {
         model = load_model<float>(path, tape);
     } catch (const CheckpointError&) {
@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         adam.load_state_dict(extract_state<float>(load_safetensors(path), ""));
     } catch (const Error&) {
     }
-    const std::size_t k = tapegrad::context_size(*model);
+    const std::size_t k = model->context_size();
     std::vector<std::int64_t> ids(2 * k, 0);
     (void)model->forward_tokens(TokenInput{ids, k});
     return 0;

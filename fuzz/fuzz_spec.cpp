@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Everything spec_parameter_count accepted must build: no SpecError expected here any more.
     const auto model = build_model<float>(spec, vocab, tape, gen);
     if (model->parameter_count() != parameters) std::abort();
-    const std::size_t k = tapegrad::context_size(*model);
+    const std::size_t k = model->context_size();
     std::vector<std::int64_t> ids(2 * k);
     for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = std::int64_t(i % vocab);
     (void)model->forward_tokens(TokenInput{ids, k});

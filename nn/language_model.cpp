@@ -9,7 +9,7 @@ namespace tapegrad {
 template <class T>
 SeedLanguageModel<T>::SeedLanguageModel(Tape<T>& tape, std::size_t vocab, std::vector<std::size_t> widths,
                                         Generator& gen, Activation activation)
-    : Module<T>(tape), vocab_(vocab), widths_(std::move(widths)), activation_(activation) {
+    : LanguageModel<T>(tape), vocab_(vocab), widths_(std::move(widths)), activation_(activation) {
     if (vocab == 0 || widths_.empty())
         throw ShapeError("SeedLanguageModel: needs a vocabulary and at least one width (d)");
     for (std::size_t wdt : widths_)

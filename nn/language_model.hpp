@@ -18,14 +18,14 @@
 #include <vector>
 
 #include "tapegrad/nn/init.hpp"
-#include "tapegrad/nn/module.hpp"
+#include "tapegrad/nn/token_model.hpp"
 
 namespace tapegrad {
 
 enum class Activation { none, relu, gelu, tanh };
 
 template <class T>
-class SeedLanguageModel : public Module<T> {
+class SeedLanguageModel : public LanguageModel<T> {
 public:
     SeedLanguageModel(Tape<T>& tape, std::size_t vocab, std::vector<std::size_t> widths, Generator& gen,
                       Activation activation = Activation::none);

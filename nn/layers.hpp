@@ -9,6 +9,7 @@
 #include "tapegrad/autodiff/ops/elementwise.hpp"
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/module.hpp"
+#include "tapegrad/nn/tokens.hpp"
 
 namespace tapegrad {
 
@@ -31,7 +32,7 @@ private:
 
 /// y[k] = E[ids[k]].  ids: n (context 1) → n×d. Initialised N(0, 1) as torch.nn.Embedding.
 template <class T>
-class Embedding : public Module<T> {
+class Embedding : public Module<T>, public TokenReader<T> {
 public:
     Embedding(Tape<T>& tape, std::size_t vocab, std::size_t dim, Generator& gen);
     Var<T> forward_tokens(const TokenInput& tokens) override;
@@ -49,13 +50,13 @@ private:
 /// The table has vocab + 1 rows: id `vocab` is the reserved padding id for positions before the start of
 /// a sequence (see make_contexts). With k = 1 this is a plain embedding.
 template <class T>
-class ContextEmbedding : public Module<T> {
+class ContextEmbedding : public Module<T>, public TokenReader<T> {
 public:
     ContextEmbedding(Tape<T>& tape, std::size_t vocab, std::size_t context, std::size_t dim, Generator& gen);
     Var<T> forward_tokens(const TokenInput& tokens) override;
     std::string describe() const override;
-    std::size_t context_size() const { return context_; }
-    std::int64_t padding_id() const { return std::int64_t(vocab_); }
+    std::size_t context_size() const override { return context_; }
+    std::optional<std::int64_t> padding_id() const override { return std::int64_t(vocab_); }
     Var<T> weight;
 
 private:

@@ -6,17 +6,13 @@ namespace tapegrad {
 
 template <class T>
 Var<T> Module<T>::forward(const Var<T>&) {
-    throw UsageError(describe() + ": takes token ids, not a tensor");
+    throw UsageError(describe() + ": has no forward of a tensor (a module that reads token ids is called with "
+                                  "forward_tokens; a language model as model(tokens))");
 }
 
 template <class T>
 Var<T> Module<T>::forward_added_to(const Var<T>&, const Var<T>&) {
     return Var<T>();
-}
-
-template <class T>
-Var<T> Module<T>::forward_tokens(const TokenInput&) {
-    throw UsageError(describe() + ": takes a tensor, not token ids (put an embedding first)");
 }
 
 template <class T>

@@ -1,7 +1,9 @@
 /// \file
 /// Module: what every layer and model is. A module registers named parameters (on a tape) and named
 /// submodules; named_parameters() walks them in registration order with stable dotted names
-/// ("ffn.0.weight"). A new layer composes tape ops in forward() and never writes a backward.
+/// ("ffn.0.weight"). A new layer composes tape ops in forward() and never writes a backward. The base knows
+/// nothing of tokens: reading token ids is the job of an input stage (TokenReader, nn/tokens.hpp) and of the
+/// language models built around one (LanguageModel, nn/token_model.hpp).
 #pragma once
 
 #include <cstdint>
@@ -14,7 +16,6 @@
 
 #include "tapegrad/autodiff/named.hpp"
 #include "tapegrad/autodiff/tape.hpp"
-#include "tapegrad/nn/tokens.hpp"
 
 namespace tapegrad {
 
@@ -26,17 +27,11 @@ public:
     Module(const Module&) = delete;
     Module& operator=(const Module&) = delete;
 
-    /// The two ways into a module, each its own virtual so that a layer overrides just the one it has
-    /// (no name hiding, no `using` in every layer):
-    /// ~~~{.unparsed}
-    ///   forward(x):             a layer of tensors, x → y (Linear, LayerNorm, attention, a residual block);
-    ///   forward_tokens(tokens): a module that reads token ids (embeddings, and models that start with one).
-    /// ~~~
-    /// Call either as model(x) / model(tokens). The defaults throw UsageError naming the module.
+    /// A layer of tensors, x → y (Linear, LayerNorm, attention, a residual block), called as model(x). The
+    /// default throws UsageError naming the module: a module without a tensor forward (an embedding reads
+    /// token ids: nn/tokens.hpp's TokenReader; a language model is called with tokens: nn/token_model.hpp).
     virtual Var<T> forward(const Var<T>& x);
-    virtual Var<T> forward_tokens(const TokenInput& tokens);
     Var<T> operator()(const Var<T>& x) { return forward(x); }
-    Var<T> operator()(const TokenInput& tokens) { return forward_tokens(tokens); }
     /// skip + forward(x) as one fused op, for a residual block whose body ends in this module, or an invalid
     /// Var when this module has no such form (the default) or the shapes do not allow it; the caller then
     /// adds forward(x) itself. A module whose forward ends in a product overrides it with addmm(skip, h, W).

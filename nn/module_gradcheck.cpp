@@ -2,8 +2,8 @@
 
 namespace tapegrad {
 
-GradcheckReport gradcheck_module(Module<double>& module, const std::function<Var<double>(Module<double>&)>& loss,
-                                 const GradcheckOptions& options) {
+GradcheckReport gradcheck_module_with(Module<double>& module, const std::function<Var<double>()>& loss,
+                                      const GradcheckOptions& options) {
     const std::vector<NamedParameter<double>> params = module.named_parameters();
     GradcheckTarget target;
     for (const auto& p : params) {
@@ -12,7 +12,7 @@ GradcheckReport gradcheck_module(Module<double>& module, const std::function<Var
     }
     target.evaluate = [&]() {
         module.tape().clear();
-        return loss(module);
+        return loss();
     };
     target.reset_gradients = [&]() { module.zero_grad(); };
     target.gradient = [&](std::size_t i) { return gradient_or_zeros(params[i].var); };

@@ -14,5 +14,6 @@
 #include "tapegrad/nn/safetensors.hpp"
 #include "tapegrad/nn/sequential.hpp"
 #include "tapegrad/nn/spec.hpp"
+#include "tapegrad/nn/token_model.hpp"
 #include "tapegrad/nn/tokens.hpp"
 #include "tapegrad/nn/transformer.hpp"

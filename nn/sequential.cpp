@@ -1,8 +1,6 @@
 #include "tapegrad/nn/sequential.hpp"
 
-#include "tapegrad/autodiff/ops/context_linear.hpp"
-#include "tapegrad/autodiff/ops/linalg.hpp"
-#include "tapegrad/nn/layers.hpp"
+#include "tapegrad/autodiff/ops/elementwise.hpp"
 
 namespace tapegrad {
 
@@ -20,27 +18,6 @@ template <class T>
 Var<T> Sequential<T>::forward(const Var<T>& x) {
     Var<T> h = x;
     for (const auto& [name, m] : this->children()) h = m->forward(h);
-    return h;
-}
-
-template <class T>
-Var<T> Sequential<T>::forward_tokens(const TokenInput& tokens) {
-    if (size() == 0) throw UsageError("Sequential: empty, nothing to read token ids");
-    Var<T> h;
-    std::size_t next = 1;
-    // A context embedding followed by a linear layer that reads all of it runs as one context_linear op:
-    // the same function, with n·(k·d)·h multiply-adds replaced by k·V·d·h when the batch has more positions
-    // than the vocabulary (autodiff/ops/context_linear.hpp). Parameters, names and gradients are unchanged.
-    const auto* context = dynamic_cast<const ContextEmbedding<T>*>(&(*this)[0]);
-    const auto* linear = size() > 1 ? dynamic_cast<const Linear<T>*>(&(*this)[1]) : nullptr;
-    if (context && linear && tokens.context == context->context_size() &&
-        linear->in_features() == context->context_size() * context->weight.cols()) {
-        h = context_linear(context->weight, linear->weight, tokens.ids, tokens.context, linear->bias);
-        next = 2;
-    } else {
-        h = (*this)[0].forward_tokens(tokens);
-    }
-    for (std::size_t i = next; i < size(); ++i) h = (*this)[i].forward(h);
     return h;
 }
 

@@ -1,5 +1,6 @@
 /// \file
-/// Sequential: modules applied in order, named "0", "1", … (so parameters are "0.weight", "2.bias").
+/// Sequential: tensor layers applied in order, named "0", "1", … (so parameters are "0.weight", "2.bias"). A
+/// language model whose first module reads token ids is a TokenSequential (nn/token_model.hpp).
 #pragma once
 
 #include <initializer_list>
@@ -22,8 +23,6 @@ public:
     Module<T>& operator[](std::size_t i) const { return *this->children().at(i).second; }
 
     Var<T> forward(const Var<T>& x) override;
-    /// The first module reads the token ids; the others chain on tensors.
-    Var<T> forward_tokens(const TokenInput& tokens) override;
     std::string describe() const override;
 };
 

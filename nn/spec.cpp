@@ -282,11 +282,20 @@ void redraw(const Var<T>& p, std::optional<double> stddev, Generator& gen) {
     if (stddev) init_normal(p, *stddev, gen);
 }
 
-template <class T>
-void walk_list(const std::vector<LayerSpec>& items, Walk<T>& w, Sequential<T>* into);
+// The input stage goes into the model itself, never into a block (the checks above keep embed and context first).
+template <class Into, class R>
+void push_input_stage(Into* into, std::shared_ptr<R> reader, const LayerSpec& L) {
+    if constexpr (requires { into->set_window_size(0); }) into->push_back(std::move(reader));
+    else throw SpecError(L.column, L.name, L.name + " must be the first layer");
+}
 
-template <class T>
-void walk_layer(const LayerSpec& L, Walk<T>& w, Sequential<T>* into) {
+// `into` is the model (a SpecModel, whose push_back recognises the input stage, a context embedding's linear
+// and the position embedding by their types) or a residual's or repeat's Sequential; nullptr when checking.
+template <class T, class Into>
+void walk_list(const std::vector<LayerSpec>& items, Walk<T>& w, Into* into);
+
+template <class T, class Into>
+void walk_layer(const LayerSpec& L, Walk<T>& w, Into* into) {
     const Args args{L, w.vocab};
     Tape<T>* tape = w.tape;
     Generator* gen = w.gen;
@@ -307,14 +316,14 @@ void walk_layer(const LayerSpec& L, Walk<T>& w, Sequential<T>* into) {
         if (w.building()) {
             w.embedding = std::make_shared<Embedding<T>>(*tape, w.vocab, w.width, *gen);
             redraw(w.embedding->weight, s, *gen);
-            into->push_back(w.embedding);
+            push_input_stage(into, w.embedding, L);
         }
     } else if (L.name == "context") {
         args.allow(2, {});
         const std::size_t k = args.size(0, "context's number of tokens k"), d = args.size(1, "context's width d");
         w.width = checked_product(k, d, kMaxElements, L, "columns");
         w.charge(w.vocab + 1, d, L);
-        if (w.building()) into->push_back(std::make_shared<ContextEmbedding<T>>(*tape, w.vocab, k, d, *gen));
+        if (w.building()) push_input_stage(into, std::make_shared<ContextEmbedding<T>>(*tape, w.vocab, k, d, *gen), L);
     } else if (L.name == "position") {
         args.allow(1, {"std"});
         const std::size_t t = args.size(0, "position's window length T");
@@ -402,7 +411,7 @@ void walk_layer(const LayerSpec& L, Walk<T>& w, Sequential<T>* into) {
     } else if (L.name == "residual") {
         const std::size_t width = w.width;
         std::shared_ptr<Residual<T>> block = w.building() ? std::make_shared<Residual<T>>(*tape) : nullptr;
-        walk_list(L.body, w, block.get());
+        walk_list<T, Sequential<T>>(L.body, w, block.get());
         if (w.width != width)
             throw SpecError(L.column, L.name, "the layers inside end with width " + std::to_string(w.width) +
                                                   ", but a residual block must end at the width it starts with (" +
@@ -413,7 +422,7 @@ void walk_layer(const LayerSpec& L, Walk<T>& w, Sequential<T>* into) {
         std::shared_ptr<Sequential<T>> copies = w.building() ? std::make_shared<Sequential<T>>(*tape) : nullptr;
         for (std::size_t k = 0; k < n; ++k) {
             std::shared_ptr<Sequential<T>> copy = w.building() ? std::make_shared<Sequential<T>>(*tape) : nullptr;
-            walk_list(L.body, w, copy.get());
+            walk_list<T, Sequential<T>>(L.body, w, copy.get());
             if (copies) copies->push_back(copy);
         }
         if (copies) into->push_back(copies);
@@ -422,20 +431,21 @@ void walk_layer(const LayerSpec& L, Walk<T>& w, Sequential<T>* into) {
     }
 }
 
-template <class T>
-void walk_list(const std::vector<LayerSpec>& items, Walk<T>& w, Sequential<T>* into) {
-    for (const LayerSpec& item : items) walk_layer(item, w, into);
+template <class T, class Into>
+void walk_list(const std::vector<LayerSpec>& items, Walk<T>& w, Into* into) {
+    for (const LayerSpec& item : items) walk_layer<T, Into>(item, w, into);
 }
 
 // Checks (and, with a model, builds) the whole spec; returns the parameter count.
 template <class T>
-std::size_t walk_layers(const std::vector<LayerSpec>& layers, std::size_t vocab, Sequential<T>* model, Generator* gen) {
+std::size_t walk_layers(const std::vector<LayerSpec>& layers, std::size_t vocab, SpecModel<T>* model, Generator* gen) {
     if (vocab == 0) throw SpecError(1, layers[0].name, "missing vocabulary: a language model needs the vocabulary size");
     if (vocab > kMaxElements)
         throw SpecError(1, layers[0].name, std::string("a vocabulary of ").append(std::to_string(vocab))
                                                .append(" symbols is too large; the limit is ").append(std::to_string(kMaxElements)));
     Walk<T> w{.vocab = vocab, .tape = model ? &model->tape() : nullptr, .gen = gen, .tied = has_layer(layers, "tied")};
-    walk_list(layers, w, model);
+    walk_list<T, SpecModel<T>>(layers, w, model);
+    if (model) model->set_window_size(w.block);  // position(T) may sit inside a block
     if (w.width != vocab)
         throw SpecError(layers.back().column, layers.back().name,
                         "the model ends with width " + std::to_string(w.width) + ", but a language model must end with the vocabulary size " +

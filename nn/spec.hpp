@@ -36,6 +36,7 @@
 #include "tapegrad/autodiff/errors.hpp"
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/sequential.hpp"
+#include "tapegrad/nn/token_model.hpp"
 
 namespace tapegrad {
 
@@ -63,14 +64,14 @@ struct LayerSpec {
 /// Syntax only: SpecError for a token that does not fit the grammar.
 std::vector<LayerSpec> parse_spec(const std::string& spec);
 
-/// A model built from a spec: a Sequential that keeps the spec and the vocabulary size it was built from and
-/// stores them in its checkpoints (model.spec, model.vocab), so that load_model (nn/model_file.hpp) rebuilds
-/// it from the file alone. build_model, make_gpt and load_model return one.
+/// A model built from a spec: a TokenSequential (nn/token_model.hpp) that keeps the spec and the vocabulary
+/// size it was built from and stores them in its checkpoints (model.spec, model.vocab), so that load_model
+/// (nn/model_file.hpp) rebuilds it from the file alone. build_model, make_gpt and load_model return one.
 template <class T>
-class SpecModel : public Sequential<T> {
+class SpecModel : public TokenSequential<T> {
 public:
     SpecModel(Tape<T>& tape, std::string spec, std::size_t vocab)
-        : Sequential<T>(tape), spec_(std::move(spec)), vocab_(vocab) {}
+        : TokenSequential<T>(tape), spec_(std::move(spec)), vocab_(vocab) {}
     const std::string& spec() const { return spec_; }
     std::size_t vocab() const { return vocab_; }
     std::map<std::string, std::string> checkpoint_metadata() const override {

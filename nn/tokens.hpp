@@ -1,14 +1,17 @@
 /// \file
 /// How token models read their input, in one place: the ids a model is given (TokenInput), the contexts of
-/// k ids per position that the MLP language models read (make_contexts, context_size), and the windows of T
-/// consecutive positions that a GPT reads (window_size). Modules receive token ids through
-/// Module::forward_tokens; everything else of nn works on tensors.
+/// k ids per position that the MLP language models read (make_contexts), and TokenReader, the small interface
+/// of a module that reads token ids (Embedding, ContextEmbedding): a language model's input stage
+/// (nn/token_model.hpp). The Module base and every other layer work on tensors.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
+
+#include "tapegrad/autodiff/tape.hpp"
 
 namespace tapegrad {
 
@@ -20,20 +23,19 @@ struct TokenInput {
     std::size_t rows() const { return context ? ids.size() / context : 0; }
 };
 
-template <class T>
-class Module;
-
 /// Rows of k ids for every position of a sequence: row i = seq[i−k+1 .. i], `pad` before the start.
 std::vector<std::int64_t> make_contexts(std::span<const std::int64_t> sequence, std::size_t k, std::int64_t pad);
 
-/// Ids per position a model reads: k for a model that starts with a context embedding of k tokens (alone
-/// or as the first module of a Sequential), 1 otherwise.
+/// What a module that reads token ids offers beside being a module: its forward of ids, how many ids per
+/// position it reads, and the id that pads positions before a sequence's start (if it has one).
 template <class T>
-std::size_t context_size(const Module<T>& model);
-
-/// The window length T of a model that reads windows (one with a PositionEmbedding or attention), 0 for a
-/// model of independent positions.
-template <class T>
-std::size_t window_size(const Module<T>& model);
+class TokenReader {
+public:
+    virtual ~TokenReader() = default;
+    /// n rows of tokens.context ids → n×width. ShapeError when tokens.context is not context_size().
+    virtual Var<T> forward_tokens(const TokenInput& tokens) = 0;
+    virtual std::size_t context_size() const { return 1; }
+    virtual std::optional<std::int64_t> padding_id() const { return std::nullopt; }
+};
 
 }  // namespace tapegrad

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <future>
@@ -24,6 +25,12 @@ inline Tensor<double> random_matrix(std::size_t rows, std::size_t cols, unsigned
     Tensor<double> t({rows, cols});
     for (auto& v : t) v = dist(rng);
     return t;
+}
+
+// Same shape and the same bits in every element.
+template <class T>
+bool bitwise_equal(const Tensor<T>& a, const Tensor<T>& b) {
+    return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
 
 // Every element within the absolute tolerance.

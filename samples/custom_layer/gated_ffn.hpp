@@ -26,12 +26,12 @@ struct GatedFFN : tapegrad::Module<T> {
 
 // A language model around it: context embedding → GatedFFN → linear(vocab).
 template <class T>
-std::shared_ptr<tapegrad::Sequential<T>> gated_model(tapegrad::Tape<T>& tape, std::size_t vocab, std::size_t context,
-                                                      std::size_t dim, std::size_t hidden, tapegrad::Generator& gen) {
+std::shared_ptr<tapegrad::TokenSequential<T>> gated_model(tapegrad::Tape<T>& tape, std::size_t vocab, std::size_t context,
+                                                           std::size_t dim, std::size_t hidden, tapegrad::Generator& gen) {
     using namespace tapegrad;
-    return std::make_shared<Sequential<T>>(
-        tape, std::initializer_list<std::shared_ptr<Module<T>>>{
-                  std::make_shared<ContextEmbedding<T>>(tape, vocab, context, dim, gen),
-                  std::make_shared<GatedFFN<T>>(tape, context * dim, hidden, gen),
-                  std::make_shared<Linear<T>>(tape, context * dim, vocab, gen)});
+    auto model = std::make_shared<TokenSequential<T>>(tape);
+    model->push_back(std::make_shared<ContextEmbedding<T>>(tape, vocab, context, dim, gen));  // reads the ids
+    model->push_back(std::make_shared<GatedFFN<T>>(tape, context * dim, hidden, gen));
+    model->push_back(std::make_shared<Linear<T>>(tape, context * dim, vocab, gen));
+    return model;
 }

@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
         auto small = gated_model<double>(dtape, 5, 2, 3, 4, dgen);
         const std::vector<std::int64_t> c = {5, 1, 1, 1, 1, 3, 3, 0}, t = {1, 3, 0, 2};  // repeated ids, padding
         const GradcheckReport report =
-            gradcheck_module(*small, [&](Module<double>& m) { return cross_entropy(m(TokenInput{c, 2}), t); });
+            gradcheck_module(*small, [&](auto& m) { return cross_entropy(m(TokenInput{c, 2}), t); });
         std::cout << "module gradcheck of a model with a GatedFFN block:\n" << report;
         return report ? 0 : 1;
     } catch (const std::exception& e) {

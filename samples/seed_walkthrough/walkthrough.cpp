@@ -137,7 +137,7 @@ ModelSection model_section() {
     set_weights(lm, s);
     tape.clear();
     const GradcheckReport report =
-        gradcheck_module(lm, [&](Module<double>& m) { return cross_entropy(m(TokenInput{s.ids}), s.targets); });
+        gradcheck_module(lm, [&](auto& m) { return cross_entropy(m(TokenInput{s.ids}), s.targets); });
     s.gradcheck_passed = bool(report);
     s.gradcheck_report = report.to_string();
     return s;

@@ -14,8 +14,8 @@ constexpr std::size_t kMaxEvalChunk = 4096;
 constexpr double kEvalChunkBytes = 256.0 * 1024 * 1024;
 }  // namespace
 
-std::size_t bytes_per_position(const tapegrad::Module<float>& model) {
-    double bytes = 8.0 * double(context_size(model) + 1);
+std::size_t bytes_per_position(const tapegrad::LanguageModel<float>& model) {
+    double bytes = 8.0 * double(model.context_size() + 1);
     for (const auto& p : model.named_parameters()) {
         const auto& shape = p.var.value().shape();
         bytes += 4.0 * double(shape[0] + shape[1]);
@@ -23,7 +23,7 @@ std::size_t bytes_per_position(const tapegrad::Module<float>& model) {
     return std::size_t(bytes);
 }
 
-std::size_t eval_chunk_positions(const tapegrad::Module<float>& model) {
+std::size_t eval_chunk_positions(const tapegrad::LanguageModel<float>& model) {
     const double per = double(std::max<std::size_t>(1, bytes_per_position(model)));
     return std::clamp<std::size_t>(std::size_t(kEvalChunkBytes / per), 1, kMaxEvalChunk);
 }
@@ -55,7 +55,7 @@ std::string human_bytes(double bytes) {
     return buf;
 }
 
-void check_training_fits(const tapegrad::Module<float>& model, std::size_t batch, const std::string& spec) {
+void check_training_fits(const tapegrad::LanguageModel<float>& model, std::size_t batch, const std::string& spec) {
     const double per = double(bytes_per_position(model));
     // activations kept for backward and their gradients: two buffers per position
     const double step = 2.0 * per * double(batch);

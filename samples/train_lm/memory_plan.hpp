@@ -14,10 +14,10 @@ namespace train_lm {
 
 // An upper estimate of the bytes one position costs in a forward pass: its k context ids and target (8 bytes
 // each) and, per parameter matrix, an input row and an output row of floats (rows + cols elements).
-std::size_t bytes_per_position(const tapegrad::Module<float>& model);
+std::size_t bytes_per_position(const tapegrad::LanguageModel<float>& model);
 
 // Positions per evaluation chunk: 4096, or fewer so that a chunk's forward stays within 256 MiB.
-std::size_t eval_chunk_positions(const tapegrad::Module<float>& model);
+std::size_t eval_chunk_positions(const tapegrad::LanguageModel<float>& model);
 
 // The memory this process may use: the smallest of the physical memory, RLIMIT_AS and the cgroup's
 // memory.max. 0 when none can be read.
@@ -26,7 +26,7 @@ std::uint64_t available_memory_bytes();
 // Throws std::runtime_error when a training step of `batch` positions (values and gradients of the
 // activations, parameters, gradients and Adam's two moments) needs more than available_memory_bytes(),
 // saying how much it needs and how much there is.
-void check_training_fits(const tapegrad::Module<float>& model, std::size_t batch, const std::string& spec);
+void check_training_fits(const tapegrad::LanguageModel<float>& model, std::size_t batch, const std::string& spec);
 
 // "1.5 GB", "320 MB": bytes for a message.
 std::string human_bytes(double bytes);

@@ -38,7 +38,7 @@ void reseed_dropout_below(const Module<float>& m, std::uint64_t seed, int rank, 
 
 
 // Everything a checkpoint holds besides the model: optimizer, schedule and the run's own settings.
-void save(const std::filesystem::path& path, const Sequential<float>& model, const Adam<float>& adam,
+void save(const std::filesystem::path& path, const LanguageModel<float>& model, const Adam<float>& adam,
           const WarmupCosineLR& schedule, const Corpus& corpus, const TrainOptions& opt, std::int64_t step) {
     save_checkpoint<float>(path, model, {{"", adam.state_dict()}, {"", schedule.state_dict<float>()}},
                            {{"train.step", std::to_string(step)},
@@ -115,7 +115,7 @@ namespace {
 // The mean cross-entropy of a windowed model over positions [0, total) of `ids`: non-overlapping windows
 // of T starting at 0, T, 2T, … (the last one shorter when T does not divide total), so that position p is
 // predicted from the tokens of its window up to p, as nanoGPT's evaluation reads its blocks.
-double evaluate_windows(Module<float>& model, const std::vector<std::int64_t>& ids, std::size_t window, std::size_t total,
+double evaluate_windows(LanguageModel<float>& model, const std::vector<std::int64_t>& ids, std::size_t window, std::size_t total,
                         const ProgressFn& progress) {
     Tape<float>& tape = model.tape();
     const std::size_t per_chunk = std::max<std::size_t>(1, eval_chunk_positions(model) / window) * window;
@@ -139,16 +139,16 @@ double evaluate_windows(Module<float>& model, const std::vector<std::int64_t>& i
 
 }  // namespace
 
-double evaluate(Module<float>& model, const std::vector<std::int64_t>& ids, std::size_t pad, std::size_t max_positions,
+double evaluate(LanguageModel<float>& model, const std::vector<std::int64_t>& ids, std::size_t pad, std::size_t max_positions,
                 const ProgressFn& progress) {
     Tape<float>& tape = model.tape();
     NoGradGuard<float> no_grad(tape);
     const EvalModeScope eval_mode(model);
-    if (const std::size_t window = window_size(model)) {
+    if (const std::size_t window = model.window_size()) {
         const std::size_t total = max_positions ? std::min(max_positions, ids.size() - 1) : ids.size() - 1;
         return evaluate_windows(model, ids, window, total, progress);
     }
-    const std::size_t k = context_size(model);
+    const std::size_t k = model.context_size();
     std::size_t total = ids.size() - 1;
     if (max_positions && max_positions < total) total = max_positions;
     const std::size_t chunk = eval_chunk_positions(model);
@@ -168,19 +168,19 @@ double evaluate(Module<float>& model, const std::vector<std::int64_t>& ids, std:
     return sum / double(total);
 }
 
-LossEstimate estimate_loss(Module<float>& model, const std::vector<std::int64_t>& ids, std::size_t pad,
+LossEstimate estimate_loss(LanguageModel<float>& model, const std::vector<std::int64_t>& ids, std::size_t pad,
                            std::size_t sample_positions, std::uint64_t seed, const ProgressFn& progress) {
     Tape<float>& tape = model.tape();
     NoGradGuard<float> no_grad(tape);
     const EvalModeScope eval_mode(model);
     Generator gen(seed);
-    const std::size_t total = ids.size() - 1, window = window_size(model);
+    const std::size_t total = ids.size() - 1, window = model.window_size();
     const std::size_t unit = window ? window : 1;              // positions per unit
     const std::size_t units_available = total / unit;          // whole windows (or positions)
     if (units_available == 0) throw std::invalid_argument("estimate_loss: fewer positions than one window");
     const std::size_t units = std::max<std::size_t>(2, sample_positions / unit);
     const std::size_t per_chunk = std::max<std::size_t>(1, eval_chunk_positions(model) / unit);
-    const std::size_t k = window ? 0 : context_size(model);
+    const std::size_t k = window ? 0 : model.context_size();
     std::vector<double> losses;  // one mean loss per unit
     losses.reserve(units);
     std::vector<std::size_t> positions;
@@ -223,14 +223,13 @@ LossEstimate estimate_loss(Module<float>& model, const std::vector<std::int64_t>
     return {mean, std::sqrt(variance / double(losses.size())), losses.size() * unit};
 }
 
-std::int64_t start_id(const Sequential<float>& model, const std::vector<unsigned char>& alphabet) {
-    if (model.size() > 0 && dynamic_cast<const ContextEmbedding<float>*>(&model[0]))
-        return static_cast<const ContextEmbedding<float>&>(model[0]).padding_id();
+std::int64_t start_id(const LanguageModel<float>& model, const std::vector<unsigned char>& alphabet) {
+    if (const auto pad = model.padding_id()) return *pad;  // a context model starts from its padding id
     const auto nl = std::find(alphabet.begin(), alphabet.end(), (unsigned char)'\n');
     return nl == alphabet.end() ? 0 : std::int64_t(nl - alphabet.begin());
 }
 
-std::vector<std::int64_t> sample(Module<float>& model, std::vector<std::int64_t> prompt, std::size_t length,
+std::vector<std::int64_t> sample(LanguageModel<float>& model, std::vector<std::int64_t> prompt, std::size_t length,
                                  double temperature, std::uint64_t seed, std::size_t pad,
                                  const std::function<void(std::int64_t)>& on_token) {
     if (!(temperature > 0) || !std::isfinite(temperature))
@@ -242,8 +241,8 @@ std::vector<std::int64_t> sample(Module<float>& model, std::vector<std::int64_t>
     // A windowed model (a GPT) reads the last T tokens as one window and predicts from its last row; the
     // others read the context of k ids ending at the last token. Either way the last k (or T) tokens are all
     // a step reads: a long generation keeps no more than that.
-    const std::size_t window = window_size(model);
-    const std::size_t k = window ? window : context_size(model);
+    const std::size_t window = model.window_size();
+    const std::size_t k = window ? window : model.context_size();
     std::vector<std::int64_t> context(window ? 0 : k), seq = std::move(prompt), out;
     if (window && seq.empty()) seq.push_back(std::int64_t(pad));  // the start symbol
     if (seq.size() > k) seq.erase(seq.begin(), seq.end() - std::ptrdiff_t(k));
@@ -386,8 +385,8 @@ namespace {
 // keeps its own rows of it.
 class BatchSource {
 public:
-    BatchSource(const Corpus& corpus, const TrainOptions& opt, const Sequential<float>& model, const Ranks& ranks)
-        : train_(corpus.train), opt_(opt), window_(window_size(model)), k_(context_size(model)),
+    BatchSource(const Corpus& corpus, const TrainOptions& opt, const LanguageModel<float>& model, const Ranks& ranks)
+        : train_(corpus.train), opt_(opt), window_(model.window_size()), k_(model.context_size()),
           pad_(std::int64_t(corpus.vocab())), first_(ranks.first(opt.batch)), count_(ranks.count(opt.batch)) {}
 
     std::size_t window() const { return window_; }
@@ -460,7 +459,7 @@ double train_step(RunState& run, const Batch& batch, std::size_t k, Ranks& ranks
 
 // The periodic validation estimate (eval_positions); a stop request during it ends it early (NaN), and the
 // loop then saves and stops.
-double periodic_validation(Sequential<float>& model, const Corpus& corpus, const TrainOptions& opt) {
+double periodic_validation(LanguageModel<float>& model, const Corpus& corpus, const TrainOptions& opt) {
     try {
         return evaluate(model, corpus.val, corpus.vocab(), opt.eval_positions);
     } catch (const Interrupted&) {
@@ -470,7 +469,7 @@ double periodic_validation(Sequential<float>& model, const Corpus& corpus, const
 
 // After training, rank 0's: the loss over every position of both splits, the loss curve, and a sample that
 // streams as it is drawn.
-void final_report(Sequential<float>& model, const Corpus& corpus, const TrainOptions& opt, double train_seconds,
+void final_report(LanguageModel<float>& model, const Corpus& corpus, const TrainOptions& opt, double train_seconds,
                   std::int64_t steps_done, TrainSummary& s, std::ostream& out) {
     const std::size_t pad = corpus.vocab();
     using FinalEval = TrainOptions::FinalEval;

@@ -99,7 +99,7 @@ using ProgressFn = std::function<void(std::size_t done, std::size_t total)>;
 // Mean cross-entropy (nats/token) of predicting ids[p+1] from the context ending at p, over the first
 // `max_positions` positions (all when 0), in chunks of eval_chunk_positions(model). Nothing is recorded for
 // backward. Between chunks: reports to `progress` (if any) and throws Interrupted on a stop request.
-double evaluate(tapegrad::Module<float>& model, const std::vector<std::int64_t>& ids, std::size_t pad,
+double evaluate(tapegrad::LanguageModel<float>& model, const std::vector<std::int64_t>& ids, std::size_t pad,
                 std::size_t max_positions = 0, const ProgressFn& progress = {});
 
 // An estimate of evaluate()'s mean over every position of `ids`, from about `sample_positions` positions drawn
@@ -111,18 +111,18 @@ struct LossEstimate {
     double mean = 0, standard_error = 0;
     std::size_t positions = 0;
 };
-LossEstimate estimate_loss(tapegrad::Module<float>& model, const std::vector<std::int64_t>& ids, std::size_t pad,
+LossEstimate estimate_loss(tapegrad::LanguageModel<float>& model, const std::vector<std::int64_t>& ids, std::size_t pad,
                            std::size_t sample_positions, std::uint64_t seed, const ProgressFn& progress = {});
 
 // The id that stands before the first token when sampling: the padding id of a context embedding, or
 // for a plain embedding (no padding row) the id of '\n' (0 if the alphabet has none).
-std::int64_t start_id(const tapegrad::Sequential<float>& model, const std::vector<unsigned char>& alphabet);
+std::int64_t start_id(const tapegrad::LanguageModel<float>& model, const std::vector<unsigned char>& alphabet);
 
 // Samples `length` tokens after `prompt` (ids), temperature > 0 and finite; deterministic for a seed. `pad`
 // fills the context before the prompt (see start_id). `on_token` (if any) receives each token as it is
 // drawn, so that output can stream (the tokens are then not kept: the result is empty); a stop request
 // throws Interrupted between tokens.
-std::vector<std::int64_t> sample(tapegrad::Module<float>& model, std::vector<std::int64_t> prompt, std::size_t length,
+std::vector<std::int64_t> sample(tapegrad::LanguageModel<float>& model, std::vector<std::int64_t> prompt, std::size_t length,
                                  double temperature, std::uint64_t seed, std::size_t pad,
                                  const std::function<void(std::int64_t)>& on_token = {});
 

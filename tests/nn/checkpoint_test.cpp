@@ -26,10 +26,7 @@ struct TempDir {
     static inline int counter = 0;
 };
 
-template <class T>
-bool bitwise_equal(const Tensor<T>& a, const Tensor<T>& b) {
-    return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
+using test::bitwise_equal;
 
 template <class T>
 std::vector<Tensor<T>> values_of(const Module<T>& m) {
@@ -239,7 +236,7 @@ TEST_CASE("one statement loads a model with its optimizer and schedule; load_mod
     TempDir dir;
     const fs::path path = dir.path / "run.safetensors";
     const std::vector<std::int64_t> ids = {1, 2, 0, 3}, targets = {2, 0, 3, 1};
-    auto train_steps = [&](Sequential<float>& model, AdamW<float>& opt, WarmupCosineLR& schedule, int steps) {
+    auto train_steps = [&](LanguageModel<float>& model, AdamW<float>& opt, WarmupCosineLR& schedule, int steps) {
         for (int k = 0; k < steps; ++k) {
             schedule.apply(opt);
             opt.zero_grad();

@@ -2,6 +2,7 @@
 
 #include "tapegrad/nn/layers.hpp"
 #include "tapegrad/nn/sequential.hpp"
+#include "tapegrad/nn/token_model.hpp"
 
 using namespace tapegrad;
 
@@ -71,7 +72,22 @@ TEST_CASE("module misuse is reported", "[nn][module][errors]") {
     Generator gen(1);
     Linear<double> lin(tape, 3, 2, gen);
     std::vector<std::int64_t> ids = {0};
-    REQUIRE_THROWS_WITH(lin.forward_tokens(TokenInput{ids}), "Linear(3 -> 2, bias): takes a tensor, not token ids (put an embedding first)");
+    // A module that reads ids has no tensor forward; a language model's first module must read ids, and only it.
+    auto emb = std::make_shared<Embedding<double>>(tape, 4, 3, gen);
+    REQUIRE_THROWS_WITH((*emb)(tape.constant(test::random_matrix(2, 3, 1))),
+                        Catch::Matchers::StartsWith("Embedding(4 x 3): has no forward of a tensor"));
+    TokenSequential<double> lm(tape);
+    REQUIRE_THROWS_WITH(lm(TokenInput{ids}), "TokenSequential(0 modules): empty, nothing reads the token ids");
+    REQUIRE_THROWS_WITH(lm.push_back(std::make_shared<Linear<double>>(tape, 3, 2, gen)),
+                        Catch::Matchers::StartsWith("TokenSequential(0 modules): module 0 must read token ids"));
+    lm.push_back(emb);
+    REQUIRE_THROWS_WITH(lm.push_back(std::make_shared<Embedding<double>>(tape, 4, 3, gen)),
+                        Catch::Matchers::Contains("can only be the first module (module 0)"));
+    lm.push_back(std::make_shared<Linear<double>>(tape, 3, 4, gen));
+    CHECK(lm(TokenInput{ids}).shape() == Shape{1, 4});
+    CHECK(lm.context_size() == 1);
+    CHECK(lm.window_size() == 0);
+    CHECK_FALSE(lm.padding_id().has_value());
     auto x = tape.constant(test::random_matrix(2, 4, 1));
     REQUIRE_THROWS_WITH(lin(x), "Linear(3 -> 2, bias): input is 2x4, expected 3 columns");
     Tape<double> other;

@@ -27,7 +27,7 @@ TEST_CASE("valid specs build the right layers and shapes", "[nn][spec]") {
     auto note = build_model<float>("embed(3) linear(5,bias=false) linear(3, bias = false) linear(vocab, bias=false)", 7, tape, gen);
     CHECK(shapes_of(*note) == std::vector<Shape>{{7, 3}, {3, 5}, {5, 3}, {3, 7}});
     auto ctx = build_model<float>("context(4, 8) linear(32, 64) tanh dropout(0.1) layernorm(eps=1e-6) relu sigmoid linear(vocab)", 10, tape, gen);
-    CHECK(context_size(*ctx) == 4);
+    CHECK(ctx->context_size() == 4);
     CHECK((*ctx)[0].describe() == "ContextEmbedding(10 + padding, 4 tokens x 8)");
     CHECK((*ctx)[4].describe() == "LayerNorm(64, eps 1e-06)");
     CHECK(parse_spec("relu")[0].name == "relu");

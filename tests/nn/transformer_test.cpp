@@ -13,6 +13,7 @@
 
 using namespace tapegrad;
 using test::random_matrix;
+using test::bitwise_equal;
 using test::spec_error;
 
 namespace {
@@ -28,10 +29,6 @@ void randomize(Module<double>& m, unsigned seed, double scale = 1.0) {
 // "spec: column C, 'token': " for the first occurrence of `token` in `spec` (C 1-based), at or after `from`.
 std::string at(const std::string& spec, const std::string& token, std::size_t from = 0) {
     return "spec: column " + std::to_string(spec.find(token, from) + 1) + ", '" + token + "': ";
-}
-
-bool bitwise_equal(const Tensor<float>& a, const Tensor<float>& b) {
-    return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 }  // namespace
@@ -104,7 +101,7 @@ TEST_CASE("TiedOutput is h·Eᵀ and E receives the sum of both uses' gradients"
     Tape<double> tape;
     Generator gen(3);
     auto emb = std::make_shared<Embedding<double>>(tape, 5, 3, gen);
-    Sequential<double> model(tape, {emb, std::make_shared<Tanh<double>>(tape), std::make_shared<TiedOutput<double>>(tape, *emb)});
+    TokenSequential<double> model(tape, emb, {std::make_shared<Tanh<double>>(tape), std::make_shared<TiedOutput<double>>(tape, *emb)});
     CHECK(model.named_parameters().size() == 1);  // E once: the output layer owns nothing
     CHECK(model.parameter_count() == 15);
     const std::vector<std::int64_t> ids = {1, 4, 1, 0}, targets = {4, 1, 2, 2};
@@ -120,7 +117,7 @@ TEST_CASE("TiedOutput is h·Eᵀ and E receives the sum of both uses' gradients"
     cross_entropy(ref_logits, targets).backward();
     test::require_close(tied_grad, E.grad(), 1e-14);
 
-    REQUIRE(gradcheck_module(model, [&](Module<double>& m) { return cross_entropy(m(TokenInput{ids}), targets); }));
+    REQUIRE(gradcheck_module(model, [&](auto& m) { return cross_entropy(m(TokenInput{ids}), targets); }));
 }
 
 TEST_CASE("a whole small GPT passes gradcheck_module in double", "[nn][transformer][gradcheck]") {
@@ -132,10 +129,10 @@ TEST_CASE("a whole small GPT passes gradcheck_module in double", "[nn][transform
         auto model = make_gpt<double>(config, tape, gen);
         randomize(*model, 10, 0.8);
         const std::vector<std::int64_t> ids = {0, 3, 4, 2, 2, 1}, targets = {3, 4, 1, 2, 0, 0};  // 2 windows of 3
-        REQUIRE(gradcheck_module(*model, [&](Module<double>& m) { return cross_entropy(m(TokenInput{ids}), targets); }));
+        REQUIRE(gradcheck_module(*model, [&](auto& m) { return cross_entropy(m(TokenInput{ids}), targets); }));
         // one window shorter than the block (a prompt)
         const std::vector<std::int64_t> prompt = {4, 1}, next = {1, 3};
-        REQUIRE(gradcheck_module(*model, [&](Module<double>& m) { return cross_entropy(m(TokenInput{prompt}), next); }));
+        REQUIRE(gradcheck_module(*model, [&](auto& m) { return cross_entropy(m(TokenInput{prompt}), next); }));
     }
 }
 
@@ -176,8 +173,8 @@ TEST_CASE("make_gpt builds exactly the model of gpt_spec", "[nn][transformer][sp
     CHECK(a[0].name == "0.weight");
     CHECK(a[2].name == "2.0.0.0.weight");       // block 0, attention's residual, its LayerNorm γ
     CHECK(a[4].name == "2.0.0.1.qkv_weight");
-    CHECK(window_size(*cxx) == 8);
-    CHECK(window_size(*build_model<float>("embed(4) linear(vocab)", 11, tape, g2)) == 0);
+    CHECK(cxx->window_size() == 8);
+    CHECK(build_model<float>("embed(4) linear(vocab)", 11, tape, g2)->window_size() == 0);
     // nanoGPT's initialisation: matrices N(0, 0.02²), the residual projections N(0, (0.02/√6)²), γ = 1
     double sq = 0;
     for (float v : a[4].var.value()) sq += double(v) * v;

@@ -123,7 +123,7 @@ TEST_CASE("a windowed model is evaluated over non-overlapping windows, the last 
     for (auto id : a) CHECK((id >= 0 && std::size_t(id) < corpus.vocab()));
     // Near temperature 0 sampling is greedy decoding: each token the argmax of the model's last row on the
     // window of the last T tokens, written out here.
-    const std::size_t T = tapegrad::window_size(*model);
+    const std::size_t T = model->window_size();
     std::vector<std::int64_t> seq = {1, 2, 3}, greedy;
     for (int i = 0; i < 12; ++i) {
         tapegrad::NoGradGuard<float> no_grad(tape);
@@ -296,8 +296,8 @@ TEST_CASE("evaluation chunks stay within a memory budget however wide a position
         Batch b;
         for (std::size_t p = 0; p + 1 < ids.size(); ++p) {
             const std::vector<std::size_t> one = {p};
-            fill_batch(ids, one, tapegrad::context_size(*wide), 3, b);
-            sum += double(tapegrad::cross_entropy((*wide)(tapegrad::TokenInput{b.contexts, tapegrad::context_size(*wide)}), b.targets).item());
+            fill_batch(ids, one, wide->context_size(), 3, b);
+            sum += double(tapegrad::cross_entropy((*wide)(tapegrad::TokenInput{b.contexts, wide->context_size()}), b.targets).item());
             tape.clear();
         }
     }
