@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "tapegrad/autodiff/errors.hpp"
+#include "tapegrad/nn/file_write.hpp"
 #include "tapegrad/autodiff/named.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
 
@@ -92,9 +93,9 @@ public:
     /// The complete file image: length prefix, padded header, data section.
     std::vector<std::byte> to_bytes() const;
 
-    /// Atomic write: a temporary file "<name>.tmp.<pid>.<n>" in the target's directory is written, fsynced,
-    /// renamed over the target, then the directory is fsynced. On failure throws CheckpointError naming the
-    /// path and the OS error, removes the temporary file and leaves any previous file at the path intact.
+    /// Atomic write (write_file_atomically, nn/file_write.hpp: a crash leaves the previous file or the new
+    /// one, never a torn one; remove_stale_temporaries cleans up after a killed process). On failure throws
+    /// CheckpointError naming the path and the OS error, leaving any previous file at the path intact.
     void save(const std::filesystem::path& path) const;
 
 private:
@@ -103,11 +104,6 @@ private:
 
     std::vector<SafetensorsEntry> entries_;
 };
-
-/// Removes the temporary files "<name>.tmp.<pid>.<n>" that saves of `target` left behind when their process
-/// was killed mid-write (SIGKILL, power loss): those whose pid is no longer a running process. Temporary
-/// files of live processes are left alone. Returns the paths removed; I/O errors are ignored (best effort).
-std::vector<std::filesystem::path> remove_stale_temporaries(const std::filesystem::path& target);
 
 /// The default size limit of load_safetensors: 16 GiB, about 25 times the largest model in this repository
 /// with its Adam state (bench's "large" in float: 55,050,240 parameters × 3 tensors × 4 bytes = 661 MB).

@@ -18,6 +18,7 @@ SpecError::SpecError(std::size_t col, std::string tok, const std::string& messag
 
 namespace {
 
+// The layer names the parser accepts: the rows of kLayerBuilders below, in the same order.
 const char* const kLayerNames =
     "embed, context, position, linear, attention, relu, gelu, tanh, sigmoid, layernorm, dropout, tied, residual, repeat";
 
@@ -294,11 +295,205 @@ void push_input_stage(Into* into, std::shared_ptr<R> reader, const LayerSpec& L)
 template <class T, class Into>
 void walk_list(const std::vector<LayerSpec>& items, Walk<T>& w, Into* into);
 
+// embed(d [, std=s]): the token embedding, vocab×d; the input stage
+template <class T, class Into>
+void build_embed(const LayerSpec& L, const Args& args, Walk<T>& w, Into* into) {
+
+    args.allow(1, {"std"});
+    w.width = args.size(0, "embed's width d");
+    auto s = init_std(args, "std");
+    if (!s && w.tied) s = kTiedEmbedStd;
+    w.charge(w.vocab, w.width, L);
+    w.embed_width = w.width;
+    if (w.building()) {
+        w.embedding = std::make_shared<Embedding<T>>(*w.tape, w.vocab, w.width, *w.gen);
+        redraw(w.embedding->weight, s, *w.gen);
+        push_input_stage(into, w.embedding, L);
+    }
+}
+
+// context(k, d): the previous k tokens' embeddings side by side (k·d wide); the input stage
+template <class T, class Into>
+void build_context(const LayerSpec& L, const Args& args, Walk<T>& w, Into* into) {
+
+    args.allow(2, {});
+    const std::size_t k = args.size(0, "context's number of tokens k"), d = args.size(1, "context's width d");
+    w.width = checked_product(k, d, kMaxElements, L, "columns");
+    w.charge(w.vocab + 1, d, L);
+    if (w.building()) push_input_stage(into, std::make_shared<ContextEmbedding<T>>(*w.tape, w.vocab, k, d, *w.gen), L);
+}
+
+// position(T [, std=s]): a learned position embedding; the model reads windows of T
+template <class T, class Into>
+void build_position(const LayerSpec& L, const Args& args, Walk<T>& w, Into* into) {
+
+    args.allow(1, {"std"});
+    const std::size_t t = args.size(0, "position's window length T");
+    const auto s = init_std(args, "std");
+    if (w.block != 0 && w.block != t)
+        throw SpecError(args.positional(0)->column, args.positional(0)->value,
+                        "a second window length; the model already reads windows of " + std::to_string(w.block));
+    w.block = t;
+    w.charge(t, w.width, L);
+    if (w.building()) {
+        auto layer = std::make_shared<PositionEmbedding<T>>(*w.tape, t, w.width, *w.gen);
+        redraw(layer->weight, s, *w.gen);
+        into->push_back(layer);
+    }
+}
+
+// linear([in,] out [, bias=false] [, std=s])
+template <class T, class Into>
+void build_linear(const LayerSpec& L, const Args& args, Walk<T>& w, Into* into) {
+
+    args.allow(2, {"bias", "std"});
+    std::size_t out = args.size(0, "linear's output width");
+    if (args.positional(1)) {  // linear(in, out): the input width is stated and must chain
+        const std::size_t in = out;
+        out = args.size(1, "linear's output width");
+        if (in != w.width)
+            throw SpecError(args.positional(0)->column, args.positional(0)->value,
+                            "linear's input width " + std::to_string(in) + " does not chain with the previous width " +
+                                std::to_string(w.width));
+    }
+    const SpecArg* bias = args.named("bias");
+    const bool with_bias = bias ? args.flag(*bias) : true;
+    const auto s = init_std(args, "std");
+    w.charge(w.width + (with_bias ? 1 : 0), out, L);
+    if (w.building()) {
+        auto layer = std::make_shared<Linear<T>>(*w.tape, w.width, out, *w.gen, with_bias);
+        redraw(layer->weight, s, *w.gen);
+        if (s && with_bias) std::fill(layer->bias.mutable_value().begin(), layer->bias.mutable_value().end(), T(0));
+        into->push_back(layer);
+    }
+    w.width = out;
+}
+
+// attention(heads [, std=s, proj_std=s]): causal self-attention over the windows of position(T)
+template <class T, class Into>
+void build_attention(const LayerSpec& L, const Args& args, Walk<T>& w, Into* into) {
+
+    args.allow(1, {"std", "proj_std"});
+    const std::size_t heads = args.size(0, "attention's number of heads");
+    if (w.block == 0)
+        throw SpecError(L.column, L.name, "attention needs the window length: put position(T) after embed(d)");
+    if (w.width % heads != 0)
+        throw SpecError(args.positional(0)->column, args.positional(0)->value,
+                        "the width " + std::to_string(w.width) + " is not a multiple of " + std::to_string(heads) + " heads");
+    const auto s = init_std(args, "std"), proj = init_std(args, "proj_std");
+    w.charge(4 * w.width, w.width, L);  // W_qkv d×3d and W_proj d×d
+    if (w.building()) {
+        auto layer = std::make_shared<CausalSelfAttention<T>>(*w.tape, w.width, heads, w.block, *w.gen);
+        redraw(layer->qkv_weight, s, *w.gen);
+        redraw(layer->proj_weight, proj ? proj : s, *w.gen);
+        into->push_back(layer);
+    }
+}
+
+// tied: the output layer h·Eᵀ with embed(d)'s table
+template <class T, class Into>
+void build_tied(const LayerSpec& L, const Args& args, Walk<T>& w, Into* into) {
+
+    args.allow(0, {});
+    if (w.embed_width == 0)
+        throw SpecError(L.column, L.name, "tied reuses the table of embed(d), and this model has none");
+    if (w.width != w.embed_width)
+        throw SpecError(L.column, L.name, "tied reads width " + std::to_string(w.embed_width) + " (the embedding's), but the width here is " +
+                                              std::to_string(w.width));
+    if (w.building()) into->push_back(std::make_shared<TiedOutput<T>>(*w.tape, *w.embedding));
+    w.width = w.vocab;
+}
+
+// relu, gelu, tanh, sigmoid: elementwise, no parameters, the width unchanged.
+template <class Layer, class T, class Into>
+void build_activation(const LayerSpec&, const Args& args, Walk<T>& w, Into* into) {
+    args.allow(0, {});
+    if (w.building()) into->push_back(std::make_shared<Layer>(*w.tape));
+}
+
+// layernorm [(eps=e)]
+template <class T, class Into>
+void build_layernorm(const LayerSpec& L, const Args& args, Walk<T>& w, Into* into) {
+
+    args.allow(0, {"eps"});
+    const SpecArg* eps = args.named("eps");
+    const double e = eps ? args.number(*eps, "eps") : 1e-5;
+    // A spec builds float and double models alike: eps must be a positive normal float, or it
+    // would round to 0 (or Inf) in a float model and a constant row would normalise to 0/0.
+    if (!(e >= double(std::numeric_limits<float>::min()) && e <= double(std::numeric_limits<float>::max())))
+        throw SpecError(eps->column, eps->value, "eps must be a positive normal float (1.17549e-38 to 3.40282e+38)");
+    w.charge(2, w.width, L);  // gain and shift
+    if (w.building()) into->push_back(std::make_shared<LayerNorm<T>>(*w.tape, w.width, e));
+}
+
+// dropout(p)
+template <class T, class Into>
+void build_dropout(const LayerSpec& L, const Args& args, Walk<T>& w, Into* into) {
+
+    args.allow(1, {});
+    const SpecArg* p = args.positional(0);
+    if (!p) throw SpecError(L.column, L.name, "missing the drop probability; expected dropout(p)");
+    const double prob = args.number(*p, "dropout's probability");
+    if (!(prob >= 0 && prob < 1)) throw SpecError(p->column, p->value, "dropout's probability must be in [0, 1)");
+    if (w.building()) into->push_back(std::make_shared<Dropout<T>>(*w.tape, prob, w.gen->next()));
+}
+
+// residual(spec): x + spec(x), the width kept
+template <class T, class Into>
+void build_residual(const LayerSpec& L, const Args&, Walk<T>& w, Into* into) {
+
+    const std::size_t width = w.width;
+    std::shared_ptr<Residual<T>> block = w.building() ? std::make_shared<Residual<T>>(*w.tape) : nullptr;
+    walk_list<T, Sequential<T>>(L.body, w, block.get());
+    if (w.width != width)
+        throw SpecError(L.column, L.name, "the layers inside end with width " + std::to_string(w.width) +
+                                              ", but a residual block must end at the width it starts with (" +
+                                              std::to_string(width) + ")");
+    if (block) into->push_back(block);
+}
+
+// repeat(n, spec): n copies of spec, each with its own parameters
+template <class T, class Into>
+void build_repeat(const LayerSpec& L, const Args& args, Walk<T>& w, Into* into) {
+
+    const std::size_t n = args.size(0, "repeat's count");
+    std::shared_ptr<Sequential<T>> copies = w.building() ? std::make_shared<Sequential<T>>(*w.tape) : nullptr;
+    for (std::size_t k = 0; k < n; ++k) {
+        std::shared_ptr<Sequential<T>> copy = w.building() ? std::make_shared<Sequential<T>>(*w.tape) : nullptr;
+        walk_list<T, Sequential<T>>(L.body, w, copy.get());
+        if (copies) copies->push_back(copy);
+    }
+    if (copies) into->push_back(copies);
+}
+
+// Every layer a spec can name, with its builder: one row per layer, in the order docs/spec.md lists them.
+template <class T, class Into>
+struct LayerBuilder {
+    const char* name;
+    void (*build)(const LayerSpec&, const Args&, Walk<T>&, Into*);
+};
+
+template <class T, class Into>
+constexpr LayerBuilder<T, Into> kLayerBuilders[] = {
+    {"embed", build_embed<T, Into>},
+    {"context", build_context<T, Into>},
+    {"position", build_position<T, Into>},
+    {"linear", build_linear<T, Into>},
+    {"attention", build_attention<T, Into>},
+    {"relu", build_activation<ReLU<T>, T, Into>},
+    {"gelu", build_activation<GELU<T>, T, Into>},
+    {"tanh", build_activation<Tanh<T>, T, Into>},
+    {"sigmoid", build_activation<Sigmoid<T>, T, Into>},
+    {"layernorm", build_layernorm<T, Into>},
+    {"dropout", build_dropout<T, Into>},
+    {"tied", build_tied<T, Into>},
+    {"residual", build_residual<T, Into>},
+    {"repeat", build_repeat<T, Into>},
+};
+
 template <class T, class Into>
 void walk_layer(const LayerSpec& L, Walk<T>& w, Into* into) {
     const Args args{L, w.vocab};
-    Tape<T>* tape = w.tape;
-    Generator* gen = w.gen;
     if (w.layers_left == 0)
         throw SpecError(L.column, L.name, "the spec builds more than " + std::to_string(kMaxLayers) + " layers");
     --w.layers_left;
@@ -306,129 +501,9 @@ void walk_layer(const LayerSpec& L, Walk<T>& w, Into* into) {
     if (w.first && !input_layer) throw SpecError(L.column, L.name, "a language model starts with embed(d) or context(k, d)");
     if (!w.first && input_layer) throw SpecError(L.column, L.name, L.name + " must be the first layer");
     w.first = false;
-    if (L.name == "embed") {
-        args.allow(1, {"std"});
-        w.width = args.size(0, "embed's width d");
-        auto s = init_std(args, "std");
-        if (!s && w.tied) s = kTiedEmbedStd;
-        w.charge(w.vocab, w.width, L);
-        w.embed_width = w.width;
-        if (w.building()) {
-            w.embedding = std::make_shared<Embedding<T>>(*tape, w.vocab, w.width, *gen);
-            redraw(w.embedding->weight, s, *gen);
-            push_input_stage(into, w.embedding, L);
-        }
-    } else if (L.name == "context") {
-        args.allow(2, {});
-        const std::size_t k = args.size(0, "context's number of tokens k"), d = args.size(1, "context's width d");
-        w.width = checked_product(k, d, kMaxElements, L, "columns");
-        w.charge(w.vocab + 1, d, L);
-        if (w.building()) push_input_stage(into, std::make_shared<ContextEmbedding<T>>(*tape, w.vocab, k, d, *gen), L);
-    } else if (L.name == "position") {
-        args.allow(1, {"std"});
-        const std::size_t t = args.size(0, "position's window length T");
-        const auto s = init_std(args, "std");
-        if (w.block != 0 && w.block != t)
-            throw SpecError(args.positional(0)->column, args.positional(0)->value,
-                            "a second window length; the model already reads windows of " + std::to_string(w.block));
-        w.block = t;
-        w.charge(t, w.width, L);
-        if (w.building()) {
-            auto layer = std::make_shared<PositionEmbedding<T>>(*tape, t, w.width, *gen);
-            redraw(layer->weight, s, *gen);
-            into->push_back(layer);
-        }
-    } else if (L.name == "linear") {
-        args.allow(2, {"bias", "std"});
-        std::size_t out = args.size(0, "linear's output width");
-        if (args.positional(1)) {  // linear(in, out): the input width is stated and must chain
-            const std::size_t in = out;
-            out = args.size(1, "linear's output width");
-            if (in != w.width)
-                throw SpecError(args.positional(0)->column, args.positional(0)->value,
-                                "linear's input width " + std::to_string(in) + " does not chain with the previous width " +
-                                    std::to_string(w.width));
-        }
-        const SpecArg* bias = args.named("bias");
-        const bool with_bias = bias ? args.flag(*bias) : true;
-        const auto s = init_std(args, "std");
-        w.charge(w.width + (with_bias ? 1 : 0), out, L);
-        if (w.building()) {
-            auto layer = std::make_shared<Linear<T>>(*tape, w.width, out, *gen, with_bias);
-            redraw(layer->weight, s, *gen);
-            if (s && with_bias) std::fill(layer->bias.mutable_value().begin(), layer->bias.mutable_value().end(), T(0));
-            into->push_back(layer);
-        }
-        w.width = out;
-    } else if (L.name == "attention") {
-        args.allow(1, {"std", "proj_std"});
-        const std::size_t heads = args.size(0, "attention's number of heads");
-        if (w.block == 0)
-            throw SpecError(L.column, L.name, "attention needs the window length: put position(T) after embed(d)");
-        if (w.width % heads != 0)
-            throw SpecError(args.positional(0)->column, args.positional(0)->value,
-                            "the width " + std::to_string(w.width) + " is not a multiple of " + std::to_string(heads) + " heads");
-        const auto s = init_std(args, "std"), proj = init_std(args, "proj_std");
-        w.charge(4 * w.width, w.width, L);  // W_qkv d×3d and W_proj d×d
-        if (w.building()) {
-            auto layer = std::make_shared<CausalSelfAttention<T>>(*tape, w.width, heads, w.block, *gen);
-            redraw(layer->qkv_weight, s, *gen);
-            redraw(layer->proj_weight, proj ? proj : s, *gen);
-            into->push_back(layer);
-        }
-    } else if (L.name == "tied") {
-        args.allow(0, {});
-        if (w.embed_width == 0)
-            throw SpecError(L.column, L.name, "tied reuses the table of embed(d), and this model has none");
-        if (w.width != w.embed_width)
-            throw SpecError(L.column, L.name, "tied reads width " + std::to_string(w.embed_width) + " (the embedding's), but the width here is " +
-                                                  std::to_string(w.width));
-        if (w.building()) into->push_back(std::make_shared<TiedOutput<T>>(*tape, *w.embedding));
-        w.width = w.vocab;
-    } else if (L.name == "relu" || L.name == "gelu" || L.name == "tanh" || L.name == "sigmoid") {
-        args.allow(0, {});
-        if (w.building() && L.name == "relu") into->push_back(std::make_shared<ReLU<T>>(*tape));
-        if (w.building() && L.name == "gelu") into->push_back(std::make_shared<GELU<T>>(*tape));
-        if (w.building() && L.name == "tanh") into->push_back(std::make_shared<Tanh<T>>(*tape));
-        if (w.building() && L.name == "sigmoid") into->push_back(std::make_shared<Sigmoid<T>>(*tape));
-    } else if (L.name == "layernorm") {
-        args.allow(0, {"eps"});
-        const SpecArg* eps = args.named("eps");
-        const double e = eps ? args.number(*eps, "eps") : 1e-5;
-        // A spec builds float and double models alike: eps must be a positive normal float, or it
-        // would round to 0 (or Inf) in a float model and a constant row would normalise to 0/0.
-        if (!(e >= double(std::numeric_limits<float>::min()) && e <= double(std::numeric_limits<float>::max())))
-            throw SpecError(eps->column, eps->value, "eps must be a positive normal float (1.17549e-38 to 3.40282e+38)");
-        w.charge(2, w.width, L);  // gain and shift
-        if (w.building()) into->push_back(std::make_shared<LayerNorm<T>>(*tape, w.width, e));
-    } else if (L.name == "dropout") {
-        args.allow(1, {});
-        const SpecArg* p = args.positional(0);
-        if (!p) throw SpecError(L.column, L.name, "missing the drop probability; expected dropout(p)");
-        const double prob = args.number(*p, "dropout's probability");
-        if (!(prob >= 0 && prob < 1)) throw SpecError(p->column, p->value, "dropout's probability must be in [0, 1)");
-        if (w.building()) into->push_back(std::make_shared<Dropout<T>>(*tape, prob, gen->next()));
-    } else if (L.name == "residual") {
-        const std::size_t width = w.width;
-        std::shared_ptr<Residual<T>> block = w.building() ? std::make_shared<Residual<T>>(*tape) : nullptr;
-        walk_list<T, Sequential<T>>(L.body, w, block.get());
-        if (w.width != width)
-            throw SpecError(L.column, L.name, "the layers inside end with width " + std::to_string(w.width) +
-                                                  ", but a residual block must end at the width it starts with (" +
-                                                  std::to_string(width) + ")");
-        if (block) into->push_back(block);
-    } else if (L.name == "repeat") {
-        const std::size_t n = args.size(0, "repeat's count");
-        std::shared_ptr<Sequential<T>> copies = w.building() ? std::make_shared<Sequential<T>>(*tape) : nullptr;
-        for (std::size_t k = 0; k < n; ++k) {
-            std::shared_ptr<Sequential<T>> copy = w.building() ? std::make_shared<Sequential<T>>(*tape) : nullptr;
-            walk_list<T, Sequential<T>>(L.body, w, copy.get());
-            if (copies) copies->push_back(copy);
-        }
-        if (copies) into->push_back(copies);
-    } else {
-        throw SpecError(L.column, L.name, std::string("unknown layer; expected one of ") + kLayerNames);
-    }
+    for (const auto& builder : kLayerBuilders<T, Into>)
+        if (L.name == builder.name) return builder.build(L, args, w, into);
+    throw SpecError(L.column, L.name, std::string("unknown layer; expected one of ") + kLayerNames);
 }
 
 template <class T, class Into>

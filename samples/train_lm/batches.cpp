@@ -62,4 +62,26 @@ void sample_window_starts(std::size_t split_size, std::size_t window, std::uint6
     for (auto& s : out) s = std::size_t(gen.below(split_size - window));
 }
 
+void BatchSource::draw(std::int64_t step, Batch& batch) {
+    const BatchPlan& p = plan_;
+    if (p.window) {
+        sample_window_starts(train_.size(), p.window, p.seed, std::uint64_t(step), p.batch, starts_);
+        fill_windows(train_, std::span(starts_).subspan(p.first, p.count), p.window, batch);
+    } else {
+        sample_positions(train_.size(), p.seed, std::uint64_t(step), p.batch, starts_);
+        fill_batch(train_, std::span(starts_).subspan(p.first, p.count), p.context, p.pad, batch);
+    }
+}
+
+void check_batch_fits_data(std::size_t train_tokens, std::size_t batch, std::size_t window, std::size_t tokens_per_step) {
+    if (window && train_tokens < window + 1)
+        throw std::runtime_error("the training data (" + std::to_string(train_tokens) +
+                                 " tokens) is shorter than one window of the model (" + std::to_string(window) + " tokens and the next)");
+    if (tokens_per_step > train_tokens - 1)
+        throw std::runtime_error(std::string("--batch ").append(std::to_string(batch))
+                                     .append(" is larger than the training data (")
+                                     .append(std::to_string(train_tokens - 1))
+                                     .append(" positions); use a smaller batch or more data"));
+}
+
 }  // namespace train_lm

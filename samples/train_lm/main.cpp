@@ -13,6 +13,11 @@
 
 #include "tapegrad/autodiff/threads.hpp"
 #include "cli_checks.hpp"
+#include "inference.hpp"
+#include "presets.hpp"
+#include "run_checkpoint.hpp"
+#include "stop_signals.hpp"
+#include "tapegrad/nn/model_file.hpp"
 #include "trainer.hpp"
 #ifdef TAPEGRAD_WITH_MPI
 #include "tapegrad/distributed/mpi_session.hpp"

@@ -16,6 +16,9 @@
 #include "loss_plot.hpp"
 #include "memory_plan.hpp"
 #include "run_checkpoint.hpp"
+#include "stop_signals.hpp"
+#include "inference.hpp"
+#include "presets.hpp"
 #include "trainer.hpp"
 
 using namespace train_lm;
