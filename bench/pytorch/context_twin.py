@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """train_lm's default run in PyTorch eager: the twin of `train_lm` (no flags) for the side-by-side bench.
 
-    OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=T /usr/bin/python3 bench/pytorch_train_lm.py --threads T
+    OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=T /usr/bin/python3 bench/pytorch/context_twin.py --threads T
 
 The same corpus (Debian's fortunes, bytes as tokens, the last 10% for validation), the same model
 (context(8, 24) linear(384) tanh linear(vocab): a padded context embedding E (w+1)×24 ~ N(0, 1), nn.Linear's
@@ -50,7 +50,7 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--skip-eval", action="store_true", help="training speed only (bench/sweep.py)")
+    ap.add_argument("--skip-eval", action="store_true", help="training speed only (bench/pytorch/sweep.py)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)

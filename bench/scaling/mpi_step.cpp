@@ -5,7 +5,7 @@
 //   model: E: w×d → W3: d×f → W2: f×d → W1: d×w, float32; 4,718,592 parameters = 18.9 MB of gradients
 //   each rank: n/N tokens forward + backward, average_gradients (all 18.9 MB), Adam step
 //
-//   mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 ./bench/mpi/mpi_step
+//   mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 ./bench/scaling/mpi_step
 //   options: --steps S (timed, default 20)  --warmup W (default 3)  --bucket-mib M (default 32)
 //            --tokens n (global tokens per step, default 256)  --threads T (per rank, default 1)
 //

@@ -2,7 +2,7 @@
 //
 //   tapegrad_bench --size small --threads 2 [--repeats 30] [--json]
 //
-// Prints the step time, the floor's time (the same GEMMs and loops written by hand, floor_step.cpp) and
+// Prints the step time, the floor's time (the same GEMMs and loops written by hand, seed_floor.cpp) and
 // their ratio as the median over pairs run back to back, GFLOP/s of the step's GEMM work, the tape's
 // overhead per node, heap allocations per steady-state step and peak heap bytes against the theory.
 // With --json the last line is one JSON object with those figures.
@@ -19,14 +19,14 @@
 
 #include "alloc_counter.hpp"
 #include "gpt_bench.hpp"
-#include "context_mlp.hpp"
+#include "context_model.hpp"
 #include "timing.hpp"
 #include "tapegrad/autodiff/threads.hpp"
-#include "floor_step.hpp"
-#include "tapegrad_step.hpp"
+#include "seed_floor.hpp"
+#include "seed_step.hpp"
 
 namespace bench {
-int run_context_mlp(int threads, int repeats, bool json);  // context_mlp_bench.cpp
+int run_context_mlp(int threads, int repeats, bool json);  // context_bench.cpp
 }
 
 namespace {

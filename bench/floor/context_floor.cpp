@@ -2,7 +2,7 @@
 // the best flags the machine allows (-O3 -march=native, bench/CMakeLists.txt), and the tanh loop is vectorised
 // through glibc's libmvec (#pragma omp simd), so the ratio step/floor shows what the library's build leaves on
 // the table.
-#include "context_mlp.hpp"
+#include "context_model.hpp"
 
 #include <omp.h>
 
@@ -105,7 +105,7 @@ float ContextMlpFloor::step(const std::vector<std::int64_t>& ctx, const std::vec
         for (Param* p : params)
             for (float& g : p->grad) g *= scale;
     }
-    // Adam (bias-corrected), as in floor_step.cpp.
+    // Adam (bias-corrected), as in seed_floor.cpp.
     ++t_;
     const float step_size = float(double(adam_.lr) / (1.0 - std::pow(double(adam_.beta1), double(t_))));
     const float bc2 = float(std::sqrt(1.0 - std::pow(double(adam_.beta2), double(t_))));

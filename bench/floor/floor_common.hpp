@@ -1,4 +1,4 @@
-// What the hand-written floors (floor_step.cpp, context_mlp_floor.cpp, gpt_gemm_floor.cpp) share: raw
+// What the hand-written floors (seed_floor.cpp, context_floor.cpp, gpt_floor.cpp) share: raw
 // cblas_sgemm calls and a parameter with its Adam state. Include only from those files: <cblas.h> cannot
 // share a translation unit with xtensor-blas.
 #pragma once

@@ -1,4 +1,4 @@
-#include "tapegrad_step.hpp"
+#include "seed_step.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
 """How fast at every shape users train: tapegrad against its PyTorch twin, shape by shape, at 1 and 2 threads.
 
-    /usr/bin/python3 bench/sweep.py [--threads 1 2] [--points baby char6 ...] [--out build/sweep]
+    /usr/bin/python3 bench/pytorch/sweep.py [--threads 1 2] [--points baby char6 ...] [--out build/sweep]
 
 Each point is one model at one shape, trained step by step by tapegrad_bench (--size gpt with the shape,
---size context, --size small) and by its PyTorch twin (pytorch_gpt.py --bench, pytorch_train_lm.py
---skip-eval, pytorch_step.py), back to back in one run: the ratio of the two is what to read, absolute
+--size context, --size small) and by its PyTorch twin (gpt_twin.py --bench, context_twin.py
+--skip-eval, seed_twin.py), back to back in one run: the ratio of the two is what to read, absolute
 figures drift with the machine. Columns:
 
   tokens/s       training tokens per second of the median steady step, tapegrad and the twin
   ratio          tapegrad / twin
   step / floor   tapegrad's step over its floor: for a GPT the step's GEMMs alone (every product as a raw
-                 cblas_sgemm call, gpt_gemm_floor.hpp), for the others the hand-written step (floor_step.cpp,
-                 context_mlp_floor.cpp)
+                 cblas_sgemm call, gpt_floor.hpp), for the others the hand-written step (seed_floor.cpp,
+                 context_floor.cpp)
   peak / keep    tapegrad's peak heap during a step over what backward must keep (GPT and the note's model)
   bound          for a GPT, the twin's step over tapegrad's GEMMs alone: the most any library running these
                  products on OpenBLAS could lead the twin by (tapegrad / PyTorch can only exceed it by running
@@ -33,6 +33,7 @@ import subprocess
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[1]  # the repository: bench/pytorch/../..
 
 # The GPT points: name → (what it is, (T, d, layers, heads, windows)); the others run fixed shapes.
 GPT_SHAPES = {
@@ -79,19 +80,19 @@ def measure(point, threads, a, kernel):
         reps = str(gpt_repeats(GPT_SHAPES[point][1]))
         ours = run_json([a.tapegrad_bench, "--size", "gpt", *shape, "--windows", str(windows), "--threads", t,
                          "--repeats", reps, "--json"], env)
-        twin = run_json([a.python, str(HERE / "pytorch_gpt.py"), *shape, "--batch", str(windows), "--threads", t,
+        twin = run_json([a.python, str(HERE / "gpt_twin.py"), *shape, "--batch", str(windows), "--threads", t,
                          "--bench", reps, "--bench-warmup", "2"], twin_env)
         return {"tapegrad": ours["tokens_per_s"], "torch": twin["tokens_per_s"], "floor": ours["step_over_gemms"],
                 "peak": ours["peak_ratio"], "kernel": ours["blas_kernel"]}
     if point == "context":
         ours = run_json([a.tapegrad_bench, "--size", "context", "--threads", t, "--json"], env)
-        twin = run_json([a.python, str(HERE / "pytorch_train_lm.py"), "--threads", t, "--steps", "400", "--skip-eval"],
+        twin = run_json([a.python, str(HERE / "context_twin.py"), "--threads", t, "--steps", "400", "--skip-eval"],
                         twin_env)
         return {"tapegrad": ours["tokens_per_s"], "torch": twin["tokens_per_s"], "floor": ours["ratio"], "peak": None,
                 "kernel": ours["blas_kernel"]}
     n = 256  # the note's small model: 256 positions per step
     ours = run_json([a.tapegrad_bench, "--size", "small", "--threads", t, "--json"], env)
-    twin = run_json([a.python, str(HERE / "pytorch_step.py"), "--size", "small", "--threads", t], twin_env)
+    twin = run_json([a.python, str(HERE / "seed_twin.py"), "--size", "small", "--threads", t], twin_env)
     return {"tapegrad": n / (ours["step_ms"] * 1e-3), "torch": n / (twin["step_ms"] * 1e-3), "floor": ours["ratio"],
             "peak": ours["peak_bytes"] / ours["theory_bytes"], "kernel": ours["blas_kernel"]}
 
@@ -156,11 +157,11 @@ def has_pngcairo():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tapegrad-bench", default=str(HERE.parent / "build/bench/tapegrad_bench"))
+    ap.add_argument("--tapegrad-bench", default=str(ROOT / "build/bench/tapegrad_bench"))
     ap.add_argument("--python", default="/usr/bin/python3", help="a Python that has torch (Debian's python3-torch)")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--points", nargs="+", default=ALL_POINTS, choices=ALL_POINTS)
-    ap.add_argument("--out", default=str(HERE.parent / "build/sweep"))
+    ap.add_argument("--out", default=str(ROOT / "build/sweep"))
     ap.add_argument("--from-json", metavar="FILE", help="print the table and draw the plot of an earlier sweep.json")
     a = ap.parse_args()
     if a.from_json:

@@ -1,4 +1,4 @@
-#include "context_mlp.hpp"
+#include "context_model.hpp"
 
 #include "tapegrad/autodiff/autodiff.hpp"
 #include "tapegrad/nn/nn.hpp"

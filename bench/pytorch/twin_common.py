@@ -1,4 +1,4 @@
-"""What the PyTorch twins (pytorch_train_lm.py, pytorch_gpt.py) share with train_lm: its default corpus and
+"""What the PyTorch twins (context_twin.py, gpt_twin.py) share with train_lm: its default corpus and
 its learning-rate schedule."""
 import math
 import pathlib

@@ -1,6 +1,6 @@
-// See gpt_gemm_floor.hpp. Dims: n = windows·block rows, d width, H heads of hd = d/H, T block, V vocabulary;
+// See gpt_floor.hpp. Dims: n = windows·block rows, d width, H heads of hd = d/H, T block, V vocabulary;
 // per block Wqkv d×3d, Wproj d×d, Wfc d×4d, Wdown 4d×d; the output layer is tied to E (V×d).
-#include "gpt_gemm_floor.hpp"
+#include "gpt_floor.hpp"
 
 #include <omp.h>
 

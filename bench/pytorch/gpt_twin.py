@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """`train_lm --model gpt` in PyTorch eager: the twin of tapegrad's GPT (make_gpt) and of its training run.
 
-    /usr/bin/python3 bench/pytorch_gpt.py --threads T [--steps 2000] [--seed 1] [--skip-train-loss]
-    /usr/bin/python3 bench/pytorch_gpt.py --threads T --bench 50      # tokens/s of steady steps only
+    /usr/bin/python3 bench/pytorch/gpt_twin.py --threads T [--steps 2000] [--seed 1] [--skip-train-loss]
+    /usr/bin/python3 bench/pytorch/gpt_twin.py --threads T --bench 50      # tokens/s of steady steps only
 
 The model (nn/transformer.cpp, nanoGPT's): token and position embeddings, N pre-LayerNorm blocks
 (causal multi-head self-attention, an MLP of width 4d with exact GELU), a final LayerNorm and the output
 layer tied to the token embedding; no biases in the linear layers, LayerNorm with γ and β (eps 1e-5), no
 dropout. Initialised as nanoGPT: every matrix and embedding N(0, 0.02²), the two projections back into the
-residual stream N(0, (0.02/√(2N))²). The class GPT below is also what bench/gpt_check compares tapegrad's
+residual stream N(0, (0.02/√(2N))²). The class GPT below is also what bench/gradients compares tapegrad's
 gradients with (in float64); tapegrad_layout() maps its parameters to tapegrad's names and orientation.
 
 The run: Debian's fortunes (bytes as tokens, the last 10% for validation, as samples/train_lm/corpus.cpp),
@@ -24,7 +24,7 @@ Prints one JSON object.
 Threads: --threads sizes torch's pool (torch.set_num_threads) and, since Debian's torch runs its GEMMs on
 OpenBLAS, whose pool torch.set_num_threads does not size, OPENBLAS_NUM_THREADS too: this script sets it
 (and OMP_WAIT_POLICY=passive) before torch loads, and refuses an OPENBLAS_NUM_THREADS that disagrees with
---threads. OPENBLAS_CORETYPE, when set, picks OpenBLAS's kernels (bench/gpt_vs_pytorch.py sets it to the
+--threads. OPENBLAS_CORETYPE, when set, picks OpenBLAS's kernels (bench/pytorch/gpt_vs_pytorch.py sets it to the
 one train_lm runs); the JSON reports the kernel OpenBLAS runs.
 """
 import argparse
@@ -68,7 +68,7 @@ def set_thread_environment(threads):
     """Before torch loads: OpenBLAS and OpenMP read these once, when their libraries load."""
     have = os.environ.get("OPENBLAS_NUM_THREADS")
     if have is not None and have != str(threads):
-        sys.exit("pytorch_gpt.py: OPENBLAS_NUM_THREADS=%s disagrees with --threads %d (unset it or make them equal)"
+        sys.exit("gpt_twin.py: OPENBLAS_NUM_THREADS=%s disagrees with --threads %d (unset it or make them equal)"
                  % (have, threads))
     os.environ["OPENBLAS_NUM_THREADS"] = str(threads)
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")

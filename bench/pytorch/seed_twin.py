@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """The benchmark's step in PyTorch eager: the design note's model, float32, Adam.
 
-    OPENBLAS_NUM_THREADS=T python3 bench/pytorch_step.py --size small --threads T [--repeats R]
+    OPENBLAS_NUM_THREADS=T python3 bench/pytorch/seed_twin.py --size small --threads T [--repeats R]
 
 Prints one JSON object: size, threads, step_ms (median of R steps after warm-up). Set OPENBLAS_NUM_THREADS
 as well as --threads: Debian's torch runs its GEMMs on OpenBLAS, whose pool torch.set_num_threads does not
-size. bench/report.py runs this next to tapegrad_bench and prints the ratios.
+size. bench/pytorch/seed_vs_pytorch.py runs this next to tapegrad_bench and prints the ratios.
 """
 import argparse
 import json

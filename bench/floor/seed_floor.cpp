@@ -1,5 +1,5 @@
 // <cblas.h> comes through floor_common.hpp: it cannot share a translation unit with xtensor-blas.
-#include "floor_step.hpp"
+#include "seed_floor.hpp"
 
 #include <omp.h>
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """The benchmark's results table: tapegrad against its floor and against PyTorch eager, in one run.
 
-    /usr/bin/python3 bench/report.py [--bench build/bench/tapegrad_bench] [--sizes tiny small large]
+    /usr/bin/python3 bench/pytorch/seed_vs_pytorch.py [--bench build/bench/tapegrad_bench] [--sizes tiny small large]
                                      [--threads 1 2] [--rounds 3]
 
-For every size and thread count, runs tapegrad_bench --json and bench/pytorch_step.py alternately for
+For every size and thread count, runs tapegrad_bench --json and bench/pytorch/seed_twin.py alternately for
 --rounds rounds (OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set for both), PyTorch twice per round: as shipped
 and with glibc malloc told to keep freed memory (MALLOC_MMAP_MAX_=0, MALLOC_TRIM_THRESHOLD_ huge), which
 removes the page faults that dominate its large steps (docs/performance.md). Prints a
@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]  # the repository: bench/pytorch/../..
 KEEP_MEMORY = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 40), "MALLOC_TOP_PAD_": str(1 << 30)}
 
 
@@ -31,7 +32,7 @@ def last_json(cmd, env):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bench", default=str(HERE.parent / "build" / "bench" / "tapegrad_bench"))
+    ap.add_argument("--bench", default=str(ROOT / "build" / "bench" / "tapegrad_bench"))
     ap.add_argument("--sizes", nargs="+", default=["tiny", "small", "large"])
     ap.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     ap.add_argument("--rounds", type=int, default=3)
@@ -55,7 +56,7 @@ def main():
             for _ in range(args.rounds):
                 runs.append(last_json([args.bench, "--size", size, "--threads", str(threads), "--json"], env))
                 if have_torch:
-                    torch_cmd = [args.python, str(HERE / "pytorch_step.py"), "--size", size, "--threads", str(threads)]
+                    torch_cmd = [args.python, str(HERE / "seed_twin.py"), "--size", size, "--threads", str(threads)]
                     torch_plain.append(last_json(torch_cmd, env)["step_ms"])
                     torch_kept.append(last_json(torch_cmd, dict(env, **KEEP_MEMORY))["step_ms"])
             ours = m([r["step_ms"] for r in runs])

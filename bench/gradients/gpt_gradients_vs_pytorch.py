@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """tapegrad's GPT gradients against PyTorch float64: make_gpt<double> (via gpt_gradients) and its twin
-bench/pytorch_gpt.py:GPT, at the same parameters, on the same batch.
+bench/pytorch/gpt_twin.py:GPT, at the same parameters, on the same batch.
 
     cmake --build build --target gpt_gradients
-    /usr/bin/python3 bench/gpt_check/gpt_gradients_vs_pytorch.py                 # the suite of configurations
-    /usr/bin/python3 bench/gpt_check/gpt_gradients_vs_pytorch.py -- --heads 1 --untied   # one, gpt_gradients' flags
+    /usr/bin/python3 bench/gradients/gpt_gradients_vs_pytorch.py                 # the suite of configurations
+    /usr/bin/python3 bench/gradients/gpt_gradients_vs_pytorch.py -- --heads 1 --untied   # one, gpt_gradients' flags
 
 For each configuration: runs gpt_gradients (its loss and every parameter's gradient, one safetensors file),
 loads tapegrad's parameter values into the twin (Linear weights transposed: tapegrad stores W in×out),
@@ -26,13 +26,13 @@ import tempfile
 import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # bench/, for pytorch_gpt
+sys.path.insert(0, str(HERE.parent / "pytorch"))  # bench/pytorch/, for gpt_twin
 sys.dont_write_bytecode = True  # no bench/__pycache__ left behind
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from pytorch_gpt import GPT, from_tapegrad, tapegrad_layout, to_tapegrad  # noqa: E402
+from gpt_twin import GPT, from_tapegrad, tapegrad_layout, to_tapegrad  # noqa: E402
 
 SUITE = [
     ("default (V11 T8 N2 H2 d16 B3)", []),
@@ -124,7 +124,7 @@ def check(exe, flags, tol, loss_tol, tmp):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--exe", default=str(HERE.parents[1] / "build/bench/gpt_check/gpt_gradients"))
+    ap.add_argument("--exe", default=str(HERE.parents[1] / "build/bench/gradients/gpt_gradients"))
     ap.add_argument("--tol", type=float, default=1e-10)
     ap.add_argument("--loss-tol", type=float, default=1e-12)
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per parameter")

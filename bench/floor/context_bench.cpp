@@ -8,7 +8,7 @@
 
 #include "alloc_counter.hpp"
 #include "tapegrad/autodiff/threads.hpp"
-#include "context_mlp.hpp"
+#include "context_model.hpp"
 #include "timing.hpp"
 
 namespace bench {

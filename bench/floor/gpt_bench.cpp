@@ -1,8 +1,8 @@
 // tapegrad_bench --size gpt: one training step of a GPT (by default train_lm --model gpt's, nanoGPT's baby GPT:
 // 4 layers, 4 heads, width 128, 12 windows of 64 tokens; --block, --width, --layers, --heads and --windows set
 // another shape; tied embeddings, AdamW, clipping), timed, with its allocations and its
-// peak memory against what backward must keep, and against the step's GEMMs alone (gpt_gemm_floor.hpp). Its
-// PyTorch twin is bench/pytorch_gpt.py --bench.
+// peak memory against what backward must keep, and against the step's GEMMs alone (gpt_floor.hpp). Its
+// PyTorch twin is bench/pytorch/gpt_twin.py --bench.
 #include <cstdio>
 #include <iostream>
 #include <random>
@@ -11,7 +11,7 @@
 
 #include "alloc_counter.hpp"
 #include "gpt_bench.hpp"
-#include "gpt_gemm_floor.hpp"
+#include "gpt_floor.hpp"
 #include "tapegrad/tapegrad.hpp"
 #include "timing.hpp"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""train_lm's default run against its PyTorch twin (bench/pytorch_train_lm.py), in one run, side by side.
+"""train_lm's default run against its PyTorch twin (bench/pytorch/context_twin.py), in one run, side by side.
 
-    /usr/bin/python3 bench/train_lm_vs_pytorch.py [--train-lm build/samples/train_lm/train_lm] [--threads 1 2]
+    /usr/bin/python3 bench/pytorch/context_vs_pytorch.py [--train-lm build/samples/train_lm/train_lm] [--threads 1 2]
                                                     [--steps 4000] [--rounds 1]
 
 For each thread count: train_lm (its --summary-json), the twin as it runs by default, and the twin with
@@ -20,6 +20,7 @@ import sys
 import tempfile
 
 HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[1]  # the repository: bench/pytorch/../..
 
 
 def run_json(cmd, env):
@@ -29,7 +30,7 @@ def run_json(cmd, env):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--train-lm", default=str(HERE.parent / "build/samples/train_lm/train_lm"))
+    ap.add_argument("--train-lm", default=str(ROOT / "build/samples/train_lm/train_lm"))
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--steps", type=int, default=4000)
@@ -45,7 +46,7 @@ def main():
                     ours.append(run_json([a.train_lm, "--threads", str(t), "--steps", str(a.steps), "--summary-json",
                                           "--sample-length", "0", "--out", str(pathlib.Path(tmp) / ("run%d" % t)),
                                           "--overwrite"], env))
-                twin = [a.python, str(HERE / "pytorch_train_lm.py"), "--threads", str(t), "--steps", str(a.steps)]
+                twin = [a.python, str(HERE / "context_twin.py"), "--threads", str(t), "--steps", str(a.steps)]
                 order = [tapegrad_run, lambda: torch_default.append(run_json(twin, env))]
                 for f in (order if r % 2 == 0 else order[::-1]):
                     f()

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""`train_lm --model gpt` against its PyTorch twin (bench/pytorch_gpt.py), in one run, side by side.
+"""`train_lm --model gpt` against its PyTorch twin (bench/pytorch/gpt_twin.py), in one run, side by side.
 
-    /usr/bin/python3 bench/gpt_vs_pytorch.py [--steps 2000] [--threads 1 2] [--rounds 1]
+    /usr/bin/python3 bench/pytorch/gpt_vs_pytorch.py [--steps 2000] [--threads 1 2] [--rounds 1]
                                              [--train-lm build/samples/train_lm/train_lm] [--train-loss]
-    /usr/bin/python3 bench/gpt_vs_pytorch.py --bench-only [--bench-steps 41]
+    /usr/bin/python3 bench/pytorch/gpt_vs_pytorch.py --bench-only [--bench-steps 41]
                                              [--tapegrad-bench build/bench/tapegrad_bench]
 
 Full runs: for each thread count, train_lm --model gpt --threads T --summary-json (its reference
@@ -32,6 +32,7 @@ import sys
 import tempfile
 
 HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[1]  # the repository: bench/pytorch/../..
 
 
 def run_json(cmd, env):
@@ -48,8 +49,8 @@ def run_json(cmd, env):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--train-lm", default=str(HERE.parent / "build/samples/train_lm/train_lm"))
-    ap.add_argument("--tapegrad-bench", default=str(HERE.parent / "build/bench/tapegrad_bench"))
+    ap.add_argument("--train-lm", default=str(ROOT / "build/samples/train_lm/train_lm"))
+    ap.add_argument("--tapegrad-bench", default=str(ROOT / "build/bench/tapegrad_bench"))
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--steps", type=int, default=2000)
@@ -85,7 +86,7 @@ def main():
                     kernel = ours[-1]["blas_kernel"]
 
             def twin_run():
-                cmd = [a.python, str(HERE / "pytorch_gpt.py"), "--threads", str(t), "--seed", str(a.seed)]
+                cmd = [a.python, str(HERE / "gpt_twin.py"), "--threads", str(t), "--seed", str(a.seed)]
                 cmd += ["--bench", str(a.bench_steps)] if a.bench_only else ["--steps", str(a.steps)]
                 if not a.bench_only and not a.train_loss:
                     cmd.append("--skip-train-loss")
