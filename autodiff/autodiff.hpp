@@ -3,6 +3,7 @@
 #pragma once
 
 #include "tapegrad/autodiff/errors.hpp"
+#include "tapegrad/autodiff/grad.hpp"
 #include "tapegrad/autodiff/gradcheck.hpp"
 #include "tapegrad/autodiff/finite.hpp"
 #include "tapegrad/autodiff/ops/attention.hpp"

@@ -7,6 +7,9 @@
 #include <ostream>
 #include <sstream>
 
+#include "tapegrad/autodiff/grad.hpp"
+#include "tapegrad/autodiff/ops/shape.hpp"
+
 namespace tapegrad {
 namespace {
 
@@ -251,6 +254,71 @@ GradcheckReport gradcheck_nodes(const GradcheckFunction& f, const std::vector<Te
         }
     }
     return total;
+}
+
+GradcheckReport gradgradcheck(const GradcheckFunction& f, const std::vector<Tensor<double>>& inputs,
+                              const GradcheckOptions& opt) {
+    Tape<double> tape;
+    // The seed: f's output shape, a fixed pattern of values in [0.5, 1.5) (no zeros, no symmetry).
+    Shape out_shape{};
+    {
+        std::vector<Var<double>> x;
+        for (const auto& v : inputs) x.push_back(tape.variable(v));
+        out_shape = f(x).shape();
+        tape.clear();
+    }
+    Tensor<double> seed(out_shape);
+    for (std::size_t j = 0; j < seed.size(); ++j) seed.data()[j] = 0.5 + std::fmod(0.618033988749895 * double(j + 1), 1.0);
+
+    std::vector<Tensor<double>> values = inputs;
+    values.push_back(seed);
+    std::vector<Var<double>> vars;
+    // h(x, v): each input's gradient (seeded with v, through the graph rules), flattened, side by side.
+    const auto gradients = [&](bool create_graph) {
+        tape.clear();
+        vars.clear();
+        for (const auto& v : values) vars.push_back(tape.variable(v));
+        const std::vector<Var<double>> x(vars.begin(), vars.end() - 1);
+        const Var<double> y = f(x);
+        if (!y.requires_grad()) {  // constant in every input: every gradient is zero
+            std::vector<Var<double>> zeros;
+            for (const auto& xi : x) zeros.push_back(tape.constant(Tensor<double>(xi.shape(), 0.0)));
+            return zeros;
+        }
+        return grad(y, x, vars.back(), {.create_graph = create_graph});
+    };
+    const auto flat_side_by_side = [&](const std::vector<Var<double>>& gs) {
+        std::vector<Var<double>> rows;
+        for (const auto& g : gs) rows.push_back(reshape(g, Shape{1, g.size()}));
+        return concat_cols(rows);
+    };
+
+    // First order: the graph rules' gradient equals the fast VJPs'.
+    std::vector<Tensor<double>> fast;
+    for (const auto& g : gradients(false)) fast.push_back(g.value());
+    const std::vector<Var<double>> graph = gradients(true);
+    for (std::size_t i = 0; i < graph.size(); ++i)
+        for (std::size_t j = 0; j < fast[i].size(); ++j) {
+            const double a = graph[i].value().data()[j], b = fast[i].data()[j];
+            if (!(std::abs(a - b) <= 1e-10 * (1.0 + std::abs(b)))) {
+                GradcheckReport r;
+                r.passed = false;
+                std::ostringstream msg;
+                msg << "the gradient graph (create_graph) of input " << i << " gives " << a << " at element " << j
+                    << ", the first-order VJPs " << b << ": a graph rule disagrees with its op's VJP";
+                r.path_error = msg.str();
+                return r;
+            }
+        }
+
+    GradcheckTarget target;
+    for (auto& v : values) target.inputs.push_back(&v);
+    for (std::size_t i = 0; i < inputs.size(); ++i) target.names.push_back("input " + std::to_string(i));
+    target.names.push_back("seed");
+    target.evaluate = [&]() { return flat_side_by_side(gradients(true)); };
+    target.reset_gradients = [] {};
+    target.gradient = [&](std::size_t i) { return gradient_or_zeros(vars[i]); };
+    return gradcheck(target, opt);
 }
 
 std::string GradcheckReport::to_string() const {

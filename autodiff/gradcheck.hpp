@@ -71,6 +71,16 @@ GradcheckReport gradcheck(const GradcheckFunction& f, const std::vector<Tensor<d
 GradcheckReport gradcheck_nodes(const GradcheckFunction& f, const std::vector<Tensor<double>>& inputs,
                                 const GradcheckOptions& options = {});
 
+/// Second-order check (torch.autograd.gradgradcheck): the gradient of f, computed with create_graph through
+/// every op's graph rule (autodiff/grad.hpp), is itself checked by gradcheck against finite differences,
+/// as a function of the inputs and of the seed v (a fixed pattern of f's output shape):
+///   h(x, v) = [vᵀ·∂f/∂x_0 | vᵀ·∂f/∂x_1 | …]   (each input's gradient flattened, side by side).
+/// First, h's value must equal the first-order gradient of the fast VJPs (grad without create_graph) to
+/// 1e-10 relative; a mismatch fails with a message naming the input. Reports as gradcheck (the seed is the
+/// last input, named "seed").
+GradcheckReport gradgradcheck(const GradcheckFunction& f, const std::vector<Tensor<double>>& inputs,
+                              const GradcheckOptions& options = {});
+
 /// The engine behind both, for anything that can be re-evaluated and differentiated (nn's module
 /// gradcheck perturbs parameters through it).
 struct GradcheckTarget {

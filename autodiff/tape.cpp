@@ -500,6 +500,18 @@ std::string Tape<T>::to_dot() const {
     return os.str();
 }
 
+template <class T>
+Var<T> GraphVjp<T>::input(std::size_t k) const {
+    return tape.handle(tape.node(node).inputs[k]);
+}
+
+template <class T>
+Var<T> GraphVjp<T>::output() const {
+    return tape.handle(node);
+}
+
+template struct GraphVjp<float>;
+template struct GraphVjp<double>;
 template class Tape<float>;
 template class Tape<double>;
 template class Var<float>;

@@ -80,11 +80,28 @@ inline constexpr NodeId kParameterBit = 0x80000000u;
 /// "p3" for parameter 3, "#5" for step node 5: how nodes are named in listings and reports.
 std::string node_label(NodeId id);
 
+/// What an op's graph rule (OpDef::vjp_graph) is given and returns: see autodiff/grad.hpp.
+template <class T>
+struct GraphVjp {
+    Tape<T>& tape;
+    NodeId node;                ///< the node whose VJP is recorded
+    const Var<T>& dy;           ///< dL/d(node's value), a Var: itself differentiable
+    std::span<const bool> needed;  ///< needed[k]: input k's gradient is asked for (it leads to an input of grad())
+    std::span<Var<T>> din;      ///< the rule sets din[k] for the needed inputs (left invalid: a zero gradient)
+    Var<T> input(std::size_t k) const;  ///< input k of the node, as a handle
+    Var<T> output() const;               ///< the node's value, as a handle (softmax's y, exp's y)
+};
+
 template <class T>
 struct OpDef {
     const char* name;
     void (*forward)(Tape<T>&, Node<T>&);
     void (*vjp)(Tape<T>&, Node<T>&);
+    /// The same VJP written with tape ops, so that it is recorded and can be differentiated again
+    /// (grad(..., {.create_graph = true}), autodiff/grad.hpp). nullptr: the op has none, and asking for a
+    /// gradient graph through it is a UsageError that says what to use instead (`without_graph_rule`).
+    void (*vjp_graph)(const GraphVjp<T>&) = nullptr;
+    const char* without_graph_rule = nullptr;
 };
 
 /// A user-supplied primitive op (see autodiff/ops/custom.hpp).
@@ -97,6 +114,10 @@ struct CustomOpFns {
     std::function<void(std::span<const Tensor<T>* const> inputs, const Tensor<T>& out, const Tensor<T>& dout,
                        std::span<Tensor<T>* const> grads)>
         vjp;
+    /// Optional, for second and higher order (create_graph): the VJP written with tape ops. Given the inputs
+    /// and the output as handles and dy = dL/d(output) as a Var, return dL/d(input k) as Vars (an invalid Var
+    /// where input k needs none). Without it, a gradient graph through this op is a UsageError naming it.
+    std::function<std::vector<Var<T>>(std::span<const Var<T>> inputs, const Var<T>& output, const Var<T>& dy)> vjp_graph;
 };
 
 /// Where a VJP writes dL/d(input): see "The VJP contract" above.
@@ -351,5 +372,7 @@ extern template class Tape<float>;
 extern template class Tape<double>;
 extern template class Var<float>;
 extern template class Var<double>;
+extern template struct GraphVjp<float>;
+extern template struct GraphVjp<double>;
 
 }  // namespace tapegrad

@@ -167,7 +167,10 @@ void attention_vjp(Tape<T>& t, Node<T>& n) {
 }
 
 template <class T>
-const OpDef<T> attention_def{"causal_self_attention", attention_forward<T>, attention_vjp<T>};
+const OpDef<T> attention_def{
+    "causal_self_attention", attention_forward<T>, attention_vjp<T>, nullptr,
+    "for second derivatives write the attention with ops that have one: per head, matmul_nt(q, k) scaled, a "
+    "constant causal mask added (-inf above the diagonal as a large negative number), softmax, matmul with v"};
 
 }  // namespace
 

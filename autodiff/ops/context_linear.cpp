@@ -162,7 +162,10 @@ void context_linear_vjp(Tape<T>& t, Node<T>& node) {
 }
 
 template <class T>
-const OpDef<T> context_linear_def{"context_linear", context_linear_forward<T>, context_linear_vjp<T>};
+const OpDef<T> context_linear_def{
+    "context_linear", context_linear_forward<T>, context_linear_vjp<T>, nullptr,
+    "for second derivatives write it as embedding(table, ids), reshape to n×(k·d), then affine(x, W, b) (or "
+    "matmul), which have one; a TokenSequential fuses them only for first-order training"};
 
 }  // namespace
 

@@ -32,8 +32,33 @@ void custom_vjp(Tape<T>& t, Node<T>& n) {
                              " with shape " + shape_str(shape_of(*grads[k])) + ", expected " + shape_str(shape_of(*in[k])));
 }
 
+// The graph rule is the user's vjp_graph, if given (CustomOpFns); without one, a gradient graph through the op
+// is refused, naming it.
 template <class T>
-const OpDef<T> custom_def{"custom", custom_forward<T>, custom_vjp<T>};
+void custom_vjp_graph(const GraphVjp<T>& c) {
+    const Node<T>& n = c.tape.node(c.node);
+    const std::string name = n.custom->name;
+    if (!n.custom->vjp_graph)
+        throw UsageError("grad(create_graph): custom op '" + name + "' (node " + node_label(c.node) +
+                         ") has no vjp_graph, so its gradient cannot be differentiated again; give CustomOpFns::vjp_graph "
+                         "(its VJP written with tape ops) or compose the op from built-in ops");
+    std::vector<Var<T>> inputs;
+    for (std::size_t k = 0; k < c.din.size(); ++k) inputs.push_back(c.input(k));
+    const std::vector<Var<T>> din = n.custom->vjp_graph(std::span<const Var<T>>(inputs), c.output(), c.dy);
+    if (din.size() != inputs.size())
+        throw ShapeError("custom op '" + name + "': vjp_graph returned " + std::to_string(din.size()) +
+                         " gradients for " + std::to_string(inputs.size()) + " inputs");
+    for (std::size_t k = 0; k < din.size(); ++k) {
+        if (!c.needed[k] || !din[k].valid()) continue;
+        if (din[k].shape() != inputs[k].shape())
+            throw ShapeError("custom op '" + name + "': vjp_graph's gradient of input " + std::to_string(k) + " is " +
+                             shape_str(din[k].shape()) + ", expected " + shape_str(inputs[k].shape()));
+        c.din[k] = din[k];
+    }
+}
+
+template <class T>
+const OpDef<T> custom_def{"custom", custom_forward<T>, custom_vjp<T>, custom_vjp_graph<T>};
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 
 #include "tapegrad/autodiff/detail/simd.hpp"
 #include "tapegrad/autodiff/parallel.hpp"
+#include "tapegrad/autodiff/ops/reduce.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -33,12 +34,25 @@ T gelu_grad_of(T x) {
     return cdf + x * pdf;
 }
 
+template <class T>
+T gelu_second_of(T x) {
+    return std::exp(T(-0.5) * x * x) / std::sqrt(T(2) * std::numbers::pi_v<T>) * (T(2) - x * x);
+}
+
 bool is_integer(double p) { return std::floor(p) == p; }
 
 // The attribute of the unary ops: the scalar of add_scalar, mul_scalar, rsub, rdiv and pow.
 struct ScalarAttribute {
     double s;
 };
+
+// 1 where x > 0, else 0, as a constant: relu's derivative, whose own derivative is 0.
+template <class T>
+Var<T> step_mask(const Var<T>& x) {
+    Tensor<T> mask(shape_of(x.value()));
+    std::transform(x.value().begin(), x.value().end(), mask.begin(), [](T v) { return T(v > T(0) ? 1 : 0); });
+    return x.tape().constant(mask);
+}
 
 // ── The unary derivative table ──
 // Columns: op name | y = f(x, s) | dy/dx = df(x, y, s) | domain of x (checked before recording).
@@ -63,6 +77,8 @@ TAPEGRAD_UNARY_RULE(tanh,       std::tanh(x),         T(1) - y * y,         true
 TAPEGRAD_UNARY_RULE(sigmoid,    sigmoid_of(x),        y * (T(1) - y),       true)
 TAPEGRAD_UNARY_RULE(relu,       x > T(0) ? x : T(0),  T(x > T(0) ? 1 : 0),  true)  // relu'(0) = 0, as torch
 TAPEGRAD_UNARY_RULE(gelu,       gelu_of(x),           gelu_grad_of(x),      true)
+// GELU' as an op of its own, for gelu's graph rule: GELU''(x) = 2φ(x) − x²φ(x) = φ(x)(2 − x²)
+TAPEGRAD_UNARY_RULE(gelu_grad,  gelu_grad_of(x),      gelu_second_of(x),    true)
 TAPEGRAD_UNARY_RULE(pow,        std::pow(x, s),       s * std::pow(x, s - T(1)), x >= T(0) || is_integer(double(s)))
 TAPEGRAD_UNARY_RULE(add_scalar, x + s,                T(1),                 true)
 TAPEGRAD_UNARY_RULE(mul_scalar, x * s,                s,                    true)
@@ -169,8 +185,46 @@ void unary_vjp(Tape<T>& t, Node<T>& n) {
     });
 }
 
+// ── The graph rules of the unary table: dx = dy ⊙ f'(x) written with tape ops of dy, x, y = f(x) and the
+// scalar s. Each is built from rows of the table (or mul, div), so their own rules apply in turn: any order.
+template <class T>
+Var<T> record_gelu_grad(const Var<T>& x);
+
+template <class Rule>
+struct unary_graph;
+#define TAPEGRAD_UNARY_GRAPH(NAME, DX)                                                                        \
+    template <>                                                                                              \
+    struct unary_graph<NAME##_rule> {                                                                        \
+        template <class T>                                                                                   \
+        static Var<T> dx(const Var<T>& dy, [[maybe_unused]] const Var<T>& x, [[maybe_unused]] const Var<T>& y, \
+                         [[maybe_unused]] double s) { return DX; }                                           \
+    };
+TAPEGRAD_UNARY_GRAPH(neg,        neg(dy))
+TAPEGRAD_UNARY_GRAPH(exp,        mul(dy, y))
+TAPEGRAD_UNARY_GRAPH(log,        div(dy, x))
+TAPEGRAD_UNARY_GRAPH(sqrt,       mul(div(dy, y), 0.5))
+TAPEGRAD_UNARY_GRAPH(square,     mul(mul(dy, x), 2.0))
+TAPEGRAD_UNARY_GRAPH(tanh,       mul(dy, rsub(1.0, square(y))))
+TAPEGRAD_UNARY_GRAPH(sigmoid,    mul(dy, mul(y, rsub(1.0, y))))
+TAPEGRAD_UNARY_GRAPH(relu,       mul(dy, step_mask(x)))  // relu'' = 0: the mask is a constant
+TAPEGRAD_UNARY_GRAPH(gelu,       mul(dy, record_gelu_grad(x)))
+TAPEGRAD_UNARY_GRAPH(gelu_grad,  mul(dy, mul(exp(mul(square(x), -0.5)), rsub(2.0, square(x))) * (1.0 / std::sqrt(2.0 * std::numbers::pi))))
+TAPEGRAD_UNARY_GRAPH(pow,        mul(dy, mul(pow(x, s - 1.0), s)))
+TAPEGRAD_UNARY_GRAPH(add_scalar, dy)
+TAPEGRAD_UNARY_GRAPH(mul_scalar, mul(dy, s))
+TAPEGRAD_UNARY_GRAPH(rsub,       neg(dy))
+TAPEGRAD_UNARY_GRAPH(rdiv,       neg(div(mul(dy, y), x)))
+#undef TAPEGRAD_UNARY_GRAPH
+
 template <class T, class Rule>
-const OpDef<T> unary_def{Rule::name, unary_forward<T, Rule>, unary_vjp<T, Rule>};
+void unary_vjp_graph(const GraphVjp<T>& c) {
+    if (!c.needed[0]) return;
+    const double s = c.tape.node(c.node).template attributes<ScalarAttribute>().s;
+    c.din[0] = unary_graph<Rule>::dx(c.dy, c.input(0), c.output(), s);
+}
+
+template <class T, class Rule>
+const OpDef<T> unary_def{Rule::name, unary_forward<T, Rule>, unary_vjp<T, Rule>, unary_vjp_graph<T, Rule>};
 
 template <class T, class Rule>
 Var<T> record_unary(const Var<T>& x, double s = 0.0) {
@@ -186,6 +240,11 @@ Var<T> record_unary(const Var<T>& x, double s = 0.0) {
     Node<T>& n = t.push(unary_def<T, Rule>, {x}, shape_of(xv));
     n.set_attributes(ScalarAttribute{s});
     return t.commit(n);
+}
+
+template <class T>
+Var<T> record_gelu_grad(const Var<T>& x) {
+    return record_unary<T, gelu_grad_rule>(x);
 }
 
 // ── The binary derivative table (with broadcasting) ──
@@ -280,8 +339,42 @@ void binary_vjp(Tape<T>& t, Node<T>& n) {
     binary_vjp_operand<T, Rule, 1>(t, n);  // after a's: x + x adds onto what a's pass wrote
 }
 
+// ── The graph rules of the binary table: the same derivatives as tape ops, each operand's summed back to its
+// own shape over the dimensions it was broadcast along.
+template <class T>
+Var<T> sum_to_shape(Var<T> g, Shape shape) {
+    if (shape[0] == 1 && g.rows() != 1) g = sum(g, 0);
+    if (shape[1] == 1 && g.cols() != 1) g = sum(g, 1);
+    return g;
+}
+
+template <class Rule>
+struct binary_graph;
+#define TAPEGRAD_BINARY_GRAPH(NAME, DA, DB)                                                               \
+    template <>                                                                                          \
+    struct binary_graph<NAME##_rule> {                                                                   \
+        template <class T>                                                                               \
+        static Var<T> da(const Var<T>& dy, [[maybe_unused]] const Var<T>& a, [[maybe_unused]] const Var<T>& b, \
+                         [[maybe_unused]] const Var<T>& y) { return DA; }                                \
+        template <class T>                                                                               \
+        static Var<T> db(const Var<T>& dy, [[maybe_unused]] const Var<T>& a, [[maybe_unused]] const Var<T>& b, \
+                         [[maybe_unused]] const Var<T>& y) { return DB; }                                \
+    };
+TAPEGRAD_BINARY_GRAPH(add, dy,          dy)
+TAPEGRAD_BINARY_GRAPH(sub, dy,          neg(dy))
+TAPEGRAD_BINARY_GRAPH(mul, mul(dy, b),  mul(dy, a))
+TAPEGRAD_BINARY_GRAPH(div, div(dy, b),  neg(div(mul(dy, y), b)))
+#undef TAPEGRAD_BINARY_GRAPH
+
 template <class T, class Rule>
-const OpDef<T> binary_def{Rule::name, binary_forward<T, Rule>, binary_vjp<T, Rule>};
+void binary_vjp_graph(const GraphVjp<T>& c) {
+    const Var<T> a = c.input(0), b = c.input(1), y = c.output();
+    if (c.needed[0]) c.din[0] = sum_to_shape(binary_graph<Rule>::da(c.dy, a, b, y), a.shape());
+    if (c.needed[1]) c.din[1] = sum_to_shape(binary_graph<Rule>::db(c.dy, a, b, y), b.shape());
+}
+
+template <class T, class Rule>
+const OpDef<T> binary_def{Rule::name, binary_forward<T, Rule>, binary_vjp<T, Rule>, binary_vjp_graph<T, Rule>};
 
 template <class T, class Rule>
 Var<T> record_binary(const Var<T>& a, const Var<T>& b) {

@@ -1,5 +1,7 @@
 #include "tapegrad/autodiff/ops/indexing.hpp"
 
+#include <algorithm>
+
 #include "tapegrad/autodiff/parallel.hpp"
 
 #include <algorithm>
@@ -35,8 +37,66 @@ void embedding_vjp(Tape<T>& t, Node<T>& n) {
     });
 }
 
+// ── embedding_scatter: embedding's VJP as an op of its own, for the graph rule (second order):
+// y = S(dy), V×d, with y[v] = Σ_{k: ids[k] = v} dy[k]; its VJP is the gather again, d(dy)[k] += dY[ids[k]].
+struct ScatterAttributes {
+    std::size_t rows;  // V: the table's rows
+};
+
 template <class T>
-const OpDef<T> embedding_def{"embedding", embedding_forward<T>, embedding_vjp<T>};
+void scatter_forward(Tape<T>& t, Node<T>& n) {
+    const Tensor<T>& dy = t.input(n, 0).value;
+    const std::size_t d = n.cols();
+    std::fill(n.value.begin(), n.value.end(), T(0));
+    for (std::size_t k = 0; k < n.ids.size(); ++k) {
+        T* row = n.value.data() + std::size_t(n.ids[k]) * d;
+        const T* src = dy.data() + k * d;
+        for (std::size_t j = 0; j < d; ++j) row[j] += src[j];
+    }
+}
+
+template <class T>
+void scatter_vjp(Tape<T>& t, Node<T>& n) {
+    const GradientOut<T> g = t.gradient_to_write(n, 0);
+    if (!g) return;
+    const std::size_t d = n.cols();
+    for (std::size_t k = 0; k < n.ids.size(); ++k) {
+        const T* src = n.grad.data() + std::size_t(n.ids[k]) * d;
+        T* dst = g.data() + k * d;
+        for (std::size_t j = 0; j < d; ++j) dst[j] = g.add ? dst[j] + src[j] : src[j];
+    }
+}
+
+template <class T>
+void scatter_vjp_graph(const GraphVjp<T>& c);
+
+template <class T>
+const OpDef<T> scatter_def{"embedding_scatter", scatter_forward<T>, scatter_vjp<T>, scatter_vjp_graph<T>};
+
+template <class T>
+Var<T> record_scatter(const Var<T>& dy, std::span<const std::int64_t> ids, std::size_t rows) {
+    Tape<T>& t = dy.tape();
+    Node<T>& n = t.push(scatter_def<T>, {dy}, Shape{rows, t.shape(dy, "embedding_scatter")[1]});
+    n.ids.assign(ids.begin(), ids.end());
+    n.set_attributes(ScatterAttributes{rows});
+    return t.commit(n);
+}
+
+// Graph rules: embedding's dtable = scatter(dy); the scatter's d(dy) = embedding(dY) (the gather).
+template <class T>
+void embedding_vjp_graph(const GraphVjp<T>& c) {
+    if (!c.needed[0]) return;
+    const Node<T>& n = c.tape.node(c.node);
+    c.din[0] = record_scatter(c.dy, std::span<const std::int64_t>(n.ids), c.input(0).rows());
+}
+
+template <class T>
+void scatter_vjp_graph(const GraphVjp<T>& c) {
+    if (c.needed[0]) c.din[0] = embedding(c.dy, std::span<const std::int64_t>(c.tape.node(c.node).ids));
+}
+
+template <class T>
+const OpDef<T> embedding_def{"embedding", embedding_forward<T>, embedding_vjp<T>, embedding_vjp_graph<T>};
 
 }  // namespace
 

@@ -4,6 +4,9 @@
 
 #include <xtensor-blas/xblas.hpp>
 
+#include "tapegrad/autodiff/ops/reduce.hpp"
+#include "tapegrad/autodiff/ops/shape.hpp"
+
 #include <algorithm>
 
 namespace tapegrad {
@@ -26,8 +29,15 @@ void matmul_vjp(Tape<T>& t, Node<T>& n) {
     if (const GradientOut<T> gb = t.gradient_to_write(n, 1)) xt::blas::gemm(a, n.grad, *gb.tensor, true, false, T(1), gb.beta());
 }
 
+// Graph rule: da = dy·bᵀ, db = aᵀ·dy.
 template <class T>
-const OpDef<T> matmul_def{"matmul", matmul_forward<T>, matmul_vjp<T>};
+void matmul_vjp_graph(const GraphVjp<T>& c) {
+    if (c.needed[0]) c.din[0] = matmul_nt(c.dy, c.input(1));
+    if (c.needed[1]) c.din[1] = matmul(transpose(c.input(0)), c.dy);
+}
+
+template <class T>
+const OpDef<T> matmul_def{"matmul", matmul_forward<T>, matmul_vjp<T>, matmul_vjp_graph<T>};
 
 // y = a · bᵀ   (n×k · (m×k)ᵀ → n×m)
 template <class T>
@@ -45,8 +55,15 @@ void matmul_nt_vjp(Tape<T>& t, Node<T>& n) {
     if (const GradientOut<T> gb = t.gradient_to_write(n, 1)) xt::blas::gemm(n.grad, a, *gb.tensor, true, false, T(1), gb.beta());
 }
 
+// Graph rule: da = dy·b, db = dyᵀ·a.
 template <class T>
-const OpDef<T> matmul_nt_def{"matmul_nt", matmul_nt_forward<T>, matmul_nt_vjp<T>};
+void matmul_nt_vjp_graph(const GraphVjp<T>& c) {
+    if (c.needed[0]) c.din[0] = matmul(c.dy, c.input(1));
+    if (c.needed[1]) c.din[1] = matmul(transpose(c.dy), c.input(0));
+}
+
+template <class T>
+const OpDef<T> matmul_nt_def{"matmul_nt", matmul_nt_forward<T>, matmul_nt_vjp<T>, matmul_nt_vjp_graph<T>};
 
 // y = x · W + b   (n×k · k×m + 1×m → n×m): the rows of y start as b, then one GEMM with beta = 1 adds the
 // product (the pass that writes b replaces the zero-fill a beta = 0 GEMM does anyway).
@@ -73,8 +90,15 @@ void affine_vjp(Tape<T>& t, Node<T>& n) {
     }
 }
 
+// Graph rule: as matmul's for x and W, db = Σ_rows dy.
 template <class T>
-const OpDef<T> affine_def{"affine", affine_forward<T>, affine_vjp<T>};
+void affine_vjp_graph(const GraphVjp<T>& c) {
+    matmul_vjp_graph(c);
+    if (c.needed[2]) c.din[2] = sum(c.dy, 0);
+}
+
+template <class T>
+const OpDef<T> affine_def{"affine", affine_forward<T>, affine_vjp<T>, affine_vjp_graph<T>};
 
 // y = c + a · b   (recorded as inputs a, b, c, as matmul's then c): y starts as c, then one GEMM with
 // beta = 1 adds the product.
@@ -92,8 +116,15 @@ void addmm_vjp(Tape<T>& t, Node<T>& n) {
     t.pass_gradient_through(n, 2);  // last: it may hand n.grad's buffer to c
 }
 
+// Graph rule: as matmul's for a and b, dc = dy.
 template <class T>
-const OpDef<T> addmm_def{"addmm", addmm_forward<T>, addmm_vjp<T>};
+void addmm_vjp_graph(const GraphVjp<T>& c) {
+    matmul_vjp_graph(c);
+    if (c.needed[2]) c.din[2] = c.dy;
+}
+
+template <class T>
+const OpDef<T> addmm_def{"addmm", addmm_forward<T>, addmm_vjp<T>, addmm_vjp_graph<T>};
 
 }  // namespace
 

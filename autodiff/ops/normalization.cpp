@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "tapegrad/autodiff/detail/simd.hpp"
+#include "tapegrad/autodiff/ops/elementwise.hpp"
+#include "tapegrad/autodiff/ops/reduce.hpp"
 #include "tapegrad/autodiff/parallel.hpp"
 
 namespace tapegrad {
@@ -115,8 +117,27 @@ void layer_norm_vjp(Tape<T>& t, Node<T>& n) {
         for (std::size_t r = 0; r < R; ++r) add_gamma_beta_row(r);
 }
 
+// Graph rule: the VJP above with tape ops, x̂ and rstd recomputed as ops of x (so that they carry x's
+// dependence into the next order):
+//   μ = mean_c x,  x̃ = x − μ,  rstd = (mean_c x̃² + eps)^(−1/2),  x̂ = x̃ ⊙ rstd,  ĝ = dy ⊙ γ
+//   dγ = Σ_r dy ⊙ x̂,  dβ = Σ_r dy,  dx = rstd ⊙ (ĝ − mean_c ĝ − x̂ ⊙ mean_c(ĝ ⊙ x̂))
 template <class T>
-const OpDef<T> layer_norm_def{"layer_norm", layer_norm_forward<T>, layer_norm_vjp<T>};
+void layer_norm_vjp_graph(const GraphVjp<T>& c) {
+    const double eps = c.tape.node(c.node).template attributes<LayerNormAttributes>().eps;
+    const Var<T> x = c.input(0), gamma = c.input(1);
+    const Var<T> centred = sub(x, mean(x, 1));
+    const Var<T> rstd = pow(add(mean(square(centred), 1), eps), -0.5);
+    const Var<T> xhat = mul(centred, rstd);
+    if (c.needed[0]) {
+        const Var<T> ghat = mul(c.dy, gamma);
+        c.din[0] = mul(rstd, sub(sub(ghat, mean(ghat, 1)), mul(xhat, mean(mul(ghat, xhat), 1))));
+    }
+    if (c.needed[1]) c.din[1] = sum(mul(c.dy, xhat), 0);
+    if (c.needed[2]) c.din[2] = sum(c.dy, 0);
+}
+
+template <class T>
+const OpDef<T> layer_norm_def{"layer_norm", layer_norm_forward<T>, layer_norm_vjp<T>, layer_norm_vjp_graph<T>};
 
 }  // namespace
 

@@ -3,6 +3,8 @@
 // Node attributes: ReduceAttributes.
 #include "tapegrad/autodiff/ops/reduce.hpp"
 
+#include "tapegrad/autodiff/ops/elementwise.hpp"
+
 namespace tapegrad {
 namespace {
 
@@ -36,10 +38,19 @@ void reduce_vjp(Tape<T>& t, Node<T>& n) {
         for (std::size_t c = 0; c < C; ++c) gx.data()[r * C + c] += scale * dy[axis == -1 ? 0 : axis == 0 ? c : r];
 }
 
+// Graph rule: dx = scale · (ones ⊙ dy), dy broadcast back over the reduced dimension(s) by mul's broadcasting.
 template <class T>
-const OpDef<T> sum_def{"sum", reduce_forward<T>, reduce_vjp<T>};
+void reduce_vjp_graph(const GraphVjp<T>& c) {
+    if (!c.needed[0]) return;
+    const double scale = c.tape.node(c.node).template attributes<ReduceAttributes>().scale;
+    const Var<T> ones = c.tape.constant(Tensor<T>(c.input(0).shape(), T(1)));
+    c.din[0] = scale == 1.0 ? mul(ones, c.dy) : mul(mul(ones, c.dy), scale);
+}
+
 template <class T>
-const OpDef<T> mean_def{"mean", reduce_forward<T>, reduce_vjp<T>};
+const OpDef<T> sum_def{"sum", reduce_forward<T>, reduce_vjp<T>, reduce_vjp_graph<T>};
+template <class T>
+const OpDef<T> mean_def{"mean", reduce_forward<T>, reduce_vjp<T>, reduce_vjp_graph<T>};
 
 template <class T>
 Var<T> record_reduce(const OpDef<T>& def, const Var<T>& x, int axis, bool is_mean) {

@@ -1,5 +1,7 @@
 #include "tapegrad/autodiff/ops/shape.hpp"
 
+#include "tapegrad/autodiff/ops/linalg.hpp"
+
 #include <algorithm>
 
 namespace tapegrad {
@@ -16,7 +18,11 @@ void reshape_vjp(Tape<T>& t, Node<T>& n) {
     t.pass_gradient_through(n, 0);  // the same elements in the same order: dx += dy
 }
 template <class T>
-const OpDef<T> reshape_def{"reshape", reshape_forward<T>, reshape_vjp<T>};
+void reshape_vjp_graph(const GraphVjp<T>& c) {
+    if (c.needed[0]) c.din[0] = reshape(c.dy, c.input(0).shape());
+}
+template <class T>
+const OpDef<T> reshape_def{"reshape", reshape_forward<T>, reshape_vjp<T>, reshape_vjp_graph<T>};
 
 // transpose: y[c,r] = x[r,c];  dx[r,c] += dy[c,r]
 template <class T>
@@ -39,7 +45,11 @@ void transpose_vjp(Tape<T>& t, Node<T>& n) {
         }
 }
 template <class T>
-const OpDef<T> transpose_def{"transpose", transpose_forward<T>, transpose_vjp<T>};
+void transpose_vjp_graph(const GraphVjp<T>& c) {
+    if (c.needed[0]) c.din[0] = transpose(c.dy);
+}
+template <class T>
+const OpDef<T> transpose_def{"transpose", transpose_forward<T>, transpose_vjp<T>, transpose_vjp_graph<T>};
 
 // concat_cols: y[r, off_k + c] = x_k[r, c];  dx_k[r, c] += dy[r, off_k + c]
 template <class T>
@@ -65,8 +75,24 @@ void concat_vjp(Tape<T>& t, Node<T>& n) {
         off += ck;
     }
 }
+// Graph rule: dx_k = dy · S_k, S_k the constant C×c_k matrix with S[off_k + j, j] = 1 (picks x_k's columns;
+// a product, so that its own rule is matmul's).
 template <class T>
-const OpDef<T> concat_def{"concat_cols", concat_forward<T>, concat_vjp<T>};
+void concat_vjp_graph(const GraphVjp<T>& c) {
+    const std::size_t C = c.dy.cols();
+    std::size_t off = 0;
+    for (std::size_t k = 0; k < c.din.size(); ++k) {
+        const std::size_t ck = c.input(k).cols();
+        if (c.needed[k]) {
+            Tensor<T> pick({C, ck}, T(0));
+            for (std::size_t j = 0; j < ck; ++j) pick(off + j, j) = T(1);
+            c.din[k] = matmul(c.dy, c.tape.constant(pick));
+        }
+        off += ck;
+    }
+}
+template <class T>
+const OpDef<T> concat_def{"concat_cols", concat_forward<T>, concat_vjp<T>, concat_vjp_graph<T>};
 
 }  // namespace
 

@@ -1,5 +1,8 @@
 #include "tapegrad/autodiff/ops/softmax.hpp"
 
+#include "tapegrad/autodiff/ops/elementwise.hpp"
+#include "tapegrad/autodiff/ops/reduce.hpp"
+
 #include "tapegrad/autodiff/detail/simd.hpp"
 #include "tapegrad/autodiff/parallel.hpp"
 
@@ -54,8 +57,15 @@ void softmax_vjp(Tape<T>& t, Node<T>& n) {
         for (std::size_t j = 0; j < W; ++j) dx[j] += y[j] * (dy[j] - dot);
     }
 }
+// Graph rule: dx = y ⊙ (dy − Σ_j dy_j y_j), the row sums broadcast over the columns.
 template <class T>
-const OpDef<T> softmax_def{"softmax", softmax_forward<T>, softmax_vjp<T>};
+void softmax_vjp_graph(const GraphVjp<T>& c) {
+    if (!c.needed[0]) return;
+    const Var<T> y = c.output();
+    c.din[0] = mul(y, sub(c.dy, sum(mul(c.dy, y), 1)));
+}
+template <class T>
+const OpDef<T> softmax_def{"softmax", softmax_forward<T>, softmax_vjp<T>, softmax_vjp_graph<T>};
 
 // ── log_softmax: y_ij = x_ij − lse_i;  dx_i += dy_i − exp(y_i) · Σ_j dy_ij
 template <class T>
@@ -81,8 +91,13 @@ void log_softmax_vjp(Tape<T>& t, Node<T>& n) {
         for (std::size_t j = 0; j < W; ++j) dx[j] += dy[j] - std::exp(y[j]) * total;
     }
 }
+// Graph rule: dx = dy − exp(y) ⊙ Σ_j dy_j.
 template <class T>
-const OpDef<T> log_softmax_def{"log_softmax", log_softmax_forward<T>, log_softmax_vjp<T>};
+void log_softmax_vjp_graph(const GraphVjp<T>& c) {
+    if (c.needed[0]) c.din[0] = sub(c.dy, mul(exp(c.output()), sum(c.dy, 1)));
+}
+template <class T>
+const OpDef<T> log_softmax_def{"log_softmax", log_softmax_forward<T>, log_softmax_vjp<T>, log_softmax_vjp_graph<T>};
 
 // ── cross_entropy (fused with log-softmax)
 // Node attributes: ids = targets, CrossEntropyAttributes (the options, and the reduction's scale, which
@@ -170,8 +185,32 @@ void cross_entropy_vjp(Tape<T>& t, Node<T>& n) {
         }
     });
 }
+// Graph rule: dlogits = (softmax(x) − Q) ⊙ G, with Q the constant target distribution (rows of ignored
+// positions zero) and G the n×1 column of each row's weight: dy·scale (mean, sum) or dy_i (none), times a
+// constant 0/1 mask of the counted rows. softmax(x) is recorded again, so its rule carries the next order.
 template <class T>
-const OpDef<T> cross_entropy_def{"cross_entropy", cross_entropy_forward<T>, cross_entropy_vjp<T>};
+void cross_entropy_vjp_graph(const GraphVjp<T>& c) {
+    if (!c.needed[0]) return;
+    Tape<T>& t = c.tape;
+    const Node<T>& n = t.node(c.node);
+    const Var<T> x = c.input(0);
+    const std::size_t R = x.rows(), W = x.cols();
+    const auto attributes = n.template attributes<CrossEntropyAttributes>();
+    const T eps = T(attributes.options.label_smoothing);
+    Tensor<T> q({R, W}, T(0)), counted({R, 1}, T(0));
+    for (std::size_t r = 0; r < R; ++r) {
+        if (n.ids[r] == attributes.options.ignore_index) continue;
+        counted(r, 0) = T(1);
+        for (std::size_t j = 0; j < W; ++j) q(r, j) = eps / T(W);
+        q(r, std::size_t(n.ids[r])) += T(1) - eps;
+    }
+    const Var<T> rows = attributes.options.reduction == Reduction::none
+                            ? mul(c.dy, t.constant(counted))
+                            : mul(mul(t.constant(counted), c.dy), attributes.scale);
+    c.din[0] = mul(sub(softmax(x), t.constant(q)), rows);
+}
+template <class T>
+const OpDef<T> cross_entropy_def{"cross_entropy", cross_entropy_forward<T>, cross_entropy_vjp<T>, cross_entropy_vjp_graph<T>};
 
 }  // namespace
 
