@@ -4,12 +4,12 @@
 #include <filesystem>
 #include <string>
 
+#include "gnuplot.hpp"
+
 namespace train_lm {
 
-struct PlotResult {
-    bool ok = false;
-    std::string message;  // on failure: why (gnuplot missing, its exit status and its output)
-};
+using samples::PlotResult;
+using samples::gnuplot_quoted;
 
 // Writes "<dir>/loss.gp" and runs gnuplot on it to draw "<dir>/loss.png" from "<dir>/train_log.csv".
 // gnuplot is started with an argument vector (posix_spawnp, no shell) in `dir` as its working directory,
@@ -17,8 +17,5 @@ struct PlotResult {
 // a shell or by gnuplot. `title` is escaped for a gnuplot string. Honours stop requests while waiting
 // (the child is ended, Interrupted thrown).
 PlotResult plot_losses(const std::filesystem::path& dir, const std::string& title, double bigram_val, double unigram_val);
-
-// `text` as a gnuplot single-quoted string: quotes doubled, control characters as spaces.
-std::string gnuplot_quoted(const std::string& text);
 
 }  // namespace train_lm

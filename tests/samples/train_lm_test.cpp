@@ -240,10 +240,11 @@ TEST_CASE("the note's model (model seed) reaches within 1% of the bigram entropy
 
 // ── issue 12: the pieces that make train_lm safe to run carelessly ────────────────────────────────────
 
-TEST_CASE("gnuplot_quoted doubles single quotes and blanks control characters", "[samples][train_lm]") {
-    // gnuplot: in a single-quoted string '' is a quote, and neither backslashes nor backquotes are special
-    CHECK(gnuplot_quoted("bob's") == "'bob''s'");
-    CHECK(gnuplot_quoted("a'; system('x'); '") == "'a''; system(''x''); '''");
+TEST_CASE("gnuplot_quoted turns quotes into U+2019 and blanks control characters", "[samples][train_lm]") {
+    // gnuplot: in a single-quoted string neither backslashes nor backquotes are special; a quote would end it
+    CHECK(gnuplot_quoted("bob's") == "'bob\u2019s'");
+    CHECK(gnuplot_quoted("a'; system('x'); '") == "'a\u2019; system(\u2019x\u2019); \u2019'");
+    CHECK(gnuplot_quoted("u''''") == "'u\u2019\u2019\u2019\u2019'");
     CHECK(gnuplot_quoted("line\nbreak\t`cmd`") == "'line break `cmd`'");
 }
 
