@@ -141,6 +141,18 @@ struct vector_form<gelu_rule> {
     }
 };
 
+template <>
+struct vector_form<gelu_grad_rule> {  // GELU'(x) = Φ(x) + x·φ(x), float only as gelu's
+    template <class T>
+    static constexpr bool applies = std::is_same_v<T, float>;
+    template <class B>
+    static B f(const B& x) {
+        using T = typename B::value_type;
+        const B cdf = B(T(0.5)) * xsimd::erfc(-x * B(T(1) / std::numbers::sqrt2_v<T>));
+        return cdf + x * xsimd::exp(B(T(-0.5)) * x * x) * B(T(1) / std::sqrt(T(2) * std::numbers::pi_v<T>));
+    }
+};
+
 // Rows whose derivative has a vector form too (of x and y).
 template <class Rule>
 inline constexpr bool has_vector_df = false;
@@ -284,16 +296,19 @@ void binary_forward(Tape<T>& t, Node<T>& n) {
         return;
     }
     const Strides sa = broadcast_strides(shape_of(a)), sb = broadcast_strides(shape_of(b));
-    if (sa.col == 1 && sb.col == 1) {  // rows broadcast or not, columns not (a bias row): contiguous rows
+    // Row by row; an operand's column stride is 1 (a row of its own, or a bias row) or 0 (a column or a 1×1,
+    // one value for the whole row): the loops are instantiated for each, so that they vectorise.
+    const auto rows = [&]<bool a_row, bool b_row>() {
         for (std::size_t r = 0; r < R; ++r) {
             const T *ar = ap + r * sa.row, *br = bp + r * sb.row;
             T* yr = y + r * C;
-            for (std::size_t c = 0; c < C; ++c) yr[c] = Rule::f(ar[c], br[c]);
+            for (std::size_t c = 0; c < C; ++c) yr[c] = Rule::f(ar[a_row ? c : 0], br[b_row ? c : 0]);
         }
-        return;
-    }
-    for (std::size_t r = 0; r < R; ++r)
-        for (std::size_t c = 0; c < C; ++c) y[r * C + c] = Rule::f(ap[r * sa.row + c * sa.col], bp[r * sb.row + c * sb.col]);
+    };
+    if (sa.col == 1 && sb.col == 1) rows.template operator()<true, true>();
+    else if (sa.col == 1) rows.template operator()<true, false>();
+    else if (sb.col == 1) rows.template operator()<false, true>();
+    else rows.template operator()<false, false>();
 }
 
 // d(operand)[index] += dy ⊙ ∂f/∂(operand), for one operand (which = 0: a, 1: b); a broadcast index repeats,
@@ -313,24 +328,33 @@ void binary_vjp_operand(Tape<T>& t, Node<T>& n) {
     const Strides sa = broadcast_strides(shape_of(a)), sb = broadcast_strides(shape_of(b));
     const auto d = [](T av, T bv, T yv) { return which == 0 ? Rule::da(av, bv, yv) : Rule::db(av, bv, yv); };
     const Strides so = which == 0 ? sa : sb;
-    if (sa.col == 1 && sb.col == 1) {  // contiguous rows (same shapes, or a bias row): loops that vectorise
+    // Row by row, as the forward: column strides 1 or 0 as template flags. The operand's own gradient row is
+    // written element by element (stride 1), or, for a column or 1×1 operand (stride 0), one value that the
+    // row's terms are added into in column order (the same arithmetic as element by element).
+    const auto rows = [&]<bool a_row, bool b_row>() {
+        constexpr bool own_row = which == 0 ? a_row : b_row;
         for (std::size_t r = 0; r < R; ++r) {
             const T *ar = ap + r * sa.row, *br = bp + r * sb.row, *yr = y + r * C, *dyr = dy + r * C;
             T* gr = gp + r * so.row;
-            if (overwrite)
-                for (std::size_t c = 0; c < C; ++c) gr[c] = dyr[c] * d(ar[c], br[c], yr[c]);
-            else
-                for (std::size_t c = 0; c < C; ++c) gr[c] += dyr[c] * d(ar[c], br[c], yr[c]);
+            if constexpr (own_row) {
+                if (overwrite)
+                    for (std::size_t c = 0; c < C; ++c) gr[c] = dyr[c] * d(ar[a_row ? c : 0], br[b_row ? c : 0], yr[c]);
+                else
+                    for (std::size_t c = 0; c < C; ++c) gr[c] += dyr[c] * d(ar[a_row ? c : 0], br[b_row ? c : 0], yr[c]);
+            } else {
+                if (C == 0) continue;
+                std::size_t c = 0;
+                // overwrite only for an operand of the output's shape (R×1 of R×1): its first term assigns
+                T acc = overwrite ? dyr[c++] * d(ar[0], br[0], yr[0]) : gr[0];
+                for (; c < C; ++c) acc += dyr[c] * d(ar[a_row ? c : 0], br[b_row ? c : 0], yr[c]);
+                gr[0] = acc;
+            }
         }
-        return;
-    }
-    for (std::size_t r = 0; r < R; ++r)
-        for (std::size_t c = 0; c < C; ++c) {
-            const std::size_t i = r * C + c, ia = r * sa.row + c * sa.col, ib = r * sb.row + c * sb.col;
-            const T v = dy[i] * d(ap[ia], bp[ib], y[i]);
-            T& out = gp[which == 0 ? ia : ib];
-            out = overwrite ? v : out + v;
-        }
+    };
+    if (sa.col == 1 && sb.col == 1) rows.template operator()<true, true>();
+    else if (sa.col == 1) rows.template operator()<true, false>();
+    else if (sb.col == 1) rows.template operator()<false, true>();
+    else rows.template operator()<false, false>();
 }
 
 template <class T, class Rule>

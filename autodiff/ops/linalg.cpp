@@ -29,11 +29,11 @@ void matmul_vjp(Tape<T>& t, Node<T>& n) {
     if (const GradientOut<T> gb = t.gradient_to_write(n, 1)) xt::blas::gemm(a, n.grad, *gb.tensor, true, false, T(1), gb.beta());
 }
 
-// Graph rule: da = dy·bᵀ, db = aᵀ·dy.
+// Graph rule: da = dy·bᵀ, db = aᵀ·dy (matmul_nt, matmul_tn: no transpose is materialised).
 template <class T>
 void matmul_vjp_graph(const GraphVjp<T>& c) {
     if (c.needed[0]) c.din[0] = matmul_nt(c.dy, c.input(1));
-    if (c.needed[1]) c.din[1] = matmul(transpose(c.input(0)), c.dy);
+    if (c.needed[1]) c.din[1] = matmul_tn(c.input(0), c.dy);
 }
 
 template <class T>
@@ -59,8 +59,34 @@ void matmul_nt_vjp(Tape<T>& t, Node<T>& n) {
 template <class T>
 void matmul_nt_vjp_graph(const GraphVjp<T>& c) {
     if (c.needed[0]) c.din[0] = matmul(c.dy, c.input(1));
-    if (c.needed[1]) c.din[1] = matmul(transpose(c.dy), c.input(0));
+    if (c.needed[1]) c.din[1] = matmul_tn(c.dy, c.input(0));
 }
+
+// y = aᵀ · b   ((k×n)ᵀ · k×m → n×m), BLAS reading a transposed.
+template <class T>
+void matmul_tn_forward(Tape<T>& t, Node<T>& n) {
+    xt::blas::gemm(t.input(n, 0).value, t.input(n, 1).value, n.value, true, false, T(1), T(0));
+}
+
+// da += b · dyᵀ   (k×m · m×n → k×n)
+// db += a · dy    (k×n · n×m → k×m)
+template <class T>
+void matmul_tn_vjp(Tape<T>& t, Node<T>& n) {
+    const Tensor<T>& a = t.input(n, 0).value;
+    const Tensor<T>& b = t.input(n, 1).value;
+    if (const GradientOut<T> ga = t.gradient_to_write(n, 0)) xt::blas::gemm(b, n.grad, *ga.tensor, false, true, T(1), ga.beta());
+    if (const GradientOut<T> gb = t.gradient_to_write(n, 1)) xt::blas::gemm(a, n.grad, *gb.tensor, false, false, T(1), gb.beta());
+}
+
+// Graph rule: da = matmul_nt(b, dy), db = matmul(a, dy).
+template <class T>
+void matmul_tn_vjp_graph(const GraphVjp<T>& c) {
+    if (c.needed[0]) c.din[0] = matmul_nt(c.input(1), c.dy);
+    if (c.needed[1]) c.din[1] = matmul(c.input(0), c.dy);
+}
+
+template <class T>
+const OpDef<T> matmul_tn_def{"matmul_tn", matmul_tn_forward<T>, matmul_tn_vjp<T>, matmul_tn_vjp_graph<T>};
 
 template <class T>
 const OpDef<T> matmul_nt_def{"matmul_nt", matmul_nt_forward<T>, matmul_nt_vjp<T>, matmul_nt_vjp_graph<T>};
@@ -184,6 +210,20 @@ Var<T> matmul_nt(const Var<T>& a, const Var<T>& b) {
     return t.commit(t.push(matmul_nt_def<T>, {a, b}, Shape{sa[0], sb[0]}));
 }
 
+template <class T>
+Var<T> matmul_tn(const Var<T>& a, const Var<T>& b) {
+    Tape<T>& t = a.tape();
+    const Shape sa = t.shape(a, "matmul_tn"), sb = t.shape(b, "matmul_tn");
+    if (sa[0] != sb[0])
+        throw ShapeError("matmul_tn: aᵀ·b needs as many rows in b as in a: a is " + shape_str(sa) + ", b is " +
+                         shape_str(sb) + " (expected b to have " + std::to_string(sa[0]) + " rows)");
+    if (sa[0] * sa[1] == 0 || sb[1] == 0)
+        throw ShapeError("matmul_tn: empty operand: a is " + shape_str(sa) + ", b is " + shape_str(sb));
+    return t.commit(t.push(matmul_tn_def<T>, {a, b}, Shape{sa[1], sb[1]}));
+}
+
+template Var<float> matmul_tn(const Var<float>&, const Var<float>&);
+template Var<double> matmul_tn(const Var<double>&, const Var<double>&);
 template Var<float> matmul_nt(const Var<float>&, const Var<float>&);
 template Var<double> matmul_nt(const Var<double>&, const Var<double>&);
 template Var<float> matmul(const Var<float>&, const Var<float>&);

@@ -21,6 +21,10 @@ template <class T> Var<T> addmm(const Var<T>& c, const Var<T>& a, const Var<T>& 
 /// layer needs (logits = h·Eᵀ with E the vocab×d embedding table). VJP: da += dy·b, db += dyᵀ·a.
 template <class T> Var<T> matmul_nt(const Var<T>& a, const Var<T>& b);
 
+/// a: k×n, b: k×m → aᵀ·b (n×m), without materialising aᵀ: BLAS reads a transposed. What the graph rules of
+/// matmul and matmul_nt use for a weight's gradient. VJP: da += b·dyᵀ, db += a·dy.
+template <class T> Var<T> matmul_tn(const Var<T>& a, const Var<T>& b);
+
 /// x: n×k, W: k×m, b: 1×m → x·W + b (torch.nn.functional.linear with W stored in×out), one op: the rows start
 /// as b and one GEMM adds x·W. VJP: dx += dy·Wᵀ, dW += xᵀ·dy, db += Σ_rows dy.
 template <class T> Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b);

@@ -4,6 +4,7 @@
 #include "tapegrad/autodiff/ops/reduce.hpp"
 
 #include "tapegrad/autodiff/ops/elementwise.hpp"
+#include "tapegrad/autodiff/ops/shape.hpp"
 
 namespace tapegrad {
 namespace {
@@ -38,13 +39,13 @@ void reduce_vjp(Tape<T>& t, Node<T>& n) {
         for (std::size_t c = 0; c < C; ++c) gx.data()[r * C + c] += scale * dy[axis == -1 ? 0 : axis == 0 ? c : r];
 }
 
-// Graph rule: dx = scale · (ones ⊙ dy), dy broadcast back over the reduced dimension(s) by mul's broadcasting.
+// Graph rule: dx = scale · broadcast_to(dy, x's shape).
 template <class T>
 void reduce_vjp_graph(const GraphVjp<T>& c) {
     if (!c.needed[0]) return;
     const double scale = c.tape.node(c.node).template attributes<ReduceAttributes>().scale;
-    const Var<T> ones = c.tape.constant(Tensor<T>(c.input(0).shape(), T(1)));
-    c.din[0] = scale == 1.0 ? mul(ones, c.dy) : mul(mul(ones, c.dy), scale);
+    const Var<T> spread = broadcast_to(c.dy, c.input(0).shape());
+    c.din[0] = scale == 1.0 ? spread : mul(spread, scale);
 }
 
 template <class T>

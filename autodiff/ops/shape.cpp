@@ -1,6 +1,7 @@
 #include "tapegrad/autodiff/ops/shape.hpp"
 
 #include "tapegrad/autodiff/ops/linalg.hpp"
+#include "tapegrad/autodiff/ops/reduce.hpp"
 
 #include <algorithm>
 
@@ -94,7 +95,62 @@ void concat_vjp_graph(const GraphVjp<T>& c) {
 template <class T>
 const OpDef<T> concat_def{"concat_cols", concat_forward<T>, concat_vjp<T>, concat_vjp_graph<T>};
 
+// broadcast_to: y[r, c] = x[r or 0, c or 0] (a dimension of x is the output's or 1); dx = dy summed over the
+// broadcast dimensions, in row order. Graph rule: sum(dy, 0) and/or sum(dy, 1).
+template <class T>
+void broadcast_forward(Tape<T>& t, Node<T>& n) {
+    const Tensor<T>& x = t.input(n, 0).value;
+    const std::size_t R = n.rows(), C = n.cols(), xr = x.shape()[0], xc = x.shape()[1];
+    T* y = n.value.data();
+    for (std::size_t r = 0; r < R; ++r) {
+        const T* row = x.data() + (xr == 1 ? 0 : r * xc);
+        if (xc == 1) std::fill(y + r * C, y + (r + 1) * C, row[0]);
+        else std::copy(row, row + C, y + r * C);
+    }
+}
+template <class T>
+void broadcast_vjp(Tape<T>& t, Node<T>& n) {
+    const GradientOut<T> gx = t.gradient_to_add(n, 0);
+    if (!gx) return;
+    const Shape xs = shape_of(*gx.tensor);
+    const std::size_t R = n.rows(), C = n.cols();
+    const T* dy = n.grad.data();
+    for (std::size_t r = 0; r < R; ++r) {
+        T* row = gx.data() + (xs[0] == 1 ? 0 : r * xs[1]);
+        if (xs[1] == 1) {
+            T s = 0;
+            for (std::size_t c = 0; c < C; ++c) s += dy[r * C + c];
+            row[0] += s;
+        } else {
+            for (std::size_t c = 0; c < C; ++c) row[c] += dy[r * C + c];
+        }
+    }
+}
+template <class T>
+void broadcast_vjp_graph(const GraphVjp<T>& c) {
+    if (!c.needed[0]) return;
+    const Shape xs = c.input(0).shape();
+    Var<T> g = c.dy;
+    if (xs[0] == 1 && g.rows() != 1) g = sum(g, 0);
+    if (xs[1] == 1 && g.cols() != 1) g = sum(g, 1);
+    c.din[0] = g;
+}
+template <class T>
+const OpDef<T> broadcast_def{"broadcast_to", broadcast_forward<T>, broadcast_vjp<T>, broadcast_vjp_graph<T>};
+
 }  // namespace
+
+template <class T>
+Var<T> broadcast_to(const Var<T>& x, Shape shape) {
+    Tape<T>& t = x.tape();
+    const Shape s = t.shape(x, "broadcast_to");
+    for (int k = 0; k < 2; ++k)
+        if (s[k] != shape[k] && s[k] != 1)
+            throw ShapeError("broadcast_to: cannot broadcast " + shape_str(s) + " to " + shape_str(shape) +
+                             " (each dimension must be equal or 1)");
+    if (s == shape) return x;
+    return t.commit(t.push(broadcast_def<T>, {x}, shape));
+}
 
 template <class T>
 Var<T> reshape(const Var<T>& x, Shape shape) {
@@ -133,6 +189,8 @@ Var<T> concat_cols(const std::vector<Var<T>>& xs) {
 template Var<float> reshape(const Var<float>&, Shape);
 template Var<double> reshape(const Var<double>&, Shape);
 template Var<float> transpose(const Var<float>&);
+template Var<float> broadcast_to(const Var<float>&, Shape);
+template Var<double> broadcast_to(const Var<double>&, Shape);
 template Var<double> transpose(const Var<double>&);
 template Var<float> concat_cols(const std::vector<Var<float>>&);
 template Var<double> concat_cols(const std::vector<Var<double>>&);

@@ -146,3 +146,16 @@ TEST_CASE("addmm is c + a·b, and its gradcheck", "[linalg][gradcheck]") {
     REQUIRE_THROWS_WITH(addmm(t.variable(random_matrix(3, 3, 1)), t.variable(a), t.variable(b)),
                         "addmm: c is 3x3, expected the product's shape 3x2");
 }
+
+TEST_CASE("matmul_tn is aᵀ·b: its value, gradcheck, the three VJP paths, errors", "[linalg][gradcheck]") {
+    Tape<double> t;
+    const Tensor<double> a = random_matrix(5, 3, 1), b = random_matrix(5, 2, 2);
+    test::require_close(matmul_tn(t.variable(a), t.variable(b)).value(), matmul_ref(transpose_ref(a), b), 1e-14);
+    auto f = [](const auto& v) { return matmul_tn(v[0], v[1]); };
+    REQUIRE(gradcheck(f, {a, b}));
+    REQUIRE(gradcheck(f, {random_matrix(1, 1, 3), random_matrix(1, 1, 4)}));
+    REQUIRE(gradcheck([](const auto& v) { return matmul_tn(v[0], v[0]); }, {random_matrix(3, 3, 5)}));  // aᵀ·a
+    REQUIRE(gradcheck_nodes([](const auto& v) { return tanh(matmul_tn(v[0], v[1])); }, {a, b}));
+    REQUIRE_THROWS_WITH(matmul_tn(t.variable(a), t.variable(random_matrix(4, 2, 6))),
+                        Catch::Matchers::Contains("matmul_tn: aᵀ·b needs as many rows in b as in a: a is 5x3, b is 4x2"));
+}

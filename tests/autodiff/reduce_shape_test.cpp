@@ -53,3 +53,18 @@ TEST_CASE("reduction and shape errors", "[reduce][shape][errors]") {
                         "concat_cols: tensor 1 is 3x1, expected 2 rows like tensor 0 (2x3)");
     REQUIRE_THROWS_AS(concat_cols<double>({}), ShapeError);
 }
+
+TEST_CASE("broadcast_to repeats a row, a column or a 1x1; gradcheck and the three VJP paths", "[shape][gradcheck]") {
+    Tape<double> t;
+    const Var<double> row = t.variable(Tensor<double>{{1.0, 2.0}}), col = t.variable(Tensor<double>{{3.0}, {4.0}});
+    test::require_close(broadcast_to(row, Shape{3, 2}).value(), Tensor<double>{{1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}}, 0.0);
+    test::require_close(broadcast_to(col, Shape{2, 3}).value(), Tensor<double>{{3.0, 3.0, 3.0}, {4.0, 4.0, 4.0}}, 0.0);
+    CHECK(broadcast_to(row, Shape{1, 2}).id() == row.id());  // the same shape: x itself
+    for (const Shape from : {Shape{1, 4}, Shape{3, 1}, Shape{1, 1}, Shape{3, 4}}) {
+        INFO(shape_str(from));
+        const auto f = [](const auto& v) { return square(broadcast_to(v[0], Shape{3, 4})); };
+        REQUIRE(gradcheck(f, {random_matrix(from[0], from[1], 1)}));
+        REQUIRE(gradcheck_nodes(f, {random_matrix(from[0], from[1], 2)}));
+    }
+    REQUIRE_THROWS_WITH(broadcast_to(row, Shape{3, 3}), "broadcast_to: cannot broadcast 1x2 to 3x3 (each dimension must be equal or 1)");
+}

@@ -285,3 +285,10 @@ TEST_CASE("gradgradcheck finds a graph rule whose values are right but whose der
     CHECK(right);
     CHECK(right.checked == 4 * (4 + 4));  // 4 gradient elements × (4 input + 4 seed elements)
 }
+
+TEST_CASE("gradgradcheck: matmul_tn and broadcast_to", "[second_order]") {
+    require_gradgrad([](const auto& v) { return tanh(matmul_tn(v[0], v[1])); }, {random_matrix(4, 3, 1), random_matrix(4, 2, 2)});
+    for (const Shape from : {Shape{1, 4}, Shape{3, 1}, Shape{1, 1}})
+        require_gradgrad([](const auto& v) { return tanh(broadcast_to(v[0], Shape{3, 4})) * v[1]; },
+                         {random_matrix(from[0], from[1], 3), random_matrix(3, 4, 4)});
+}
