@@ -10,6 +10,17 @@
 ///       [](auto in, auto& out) { out = (*in[0]) * (*in[0]) * (*in[0]); },
 ///       [](auto in, auto&, auto& dout, auto grads) { if (grads[0]) *grads[0] += 3.0 * (*in[0]) * (*in[0]) * dout; });
 /// ~~~
+///
+/// For gradients of gradients (grad with create_graph, autodiff/grad.hpp) the op also needs its VJP written
+/// with tape ops, CustomOpFns::vjp_graph: given the inputs and the output as handles and dy as a Var, it returns
+/// dL/d(input k) as Vars built from ops that have graph rules themselves (then any order works). Build the
+/// CustomOpFns yourself and pass it to the shared_ptr overload:
+/// ~~~{.cpp}
+///   fns->vjp_graph = [](auto in, const Var<double>&, const Var<double>& dy) {
+///       return std::vector<Var<double>>{mul(mul(square(in[0]), 3.0), dy)};   // 3x²·dy
+///   };
+/// ~~~
+/// Without it, create_graph through the op throws UsageError naming it; first order is unaffected.
 #pragma once
 
 #include <vector>
