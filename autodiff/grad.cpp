@@ -35,10 +35,15 @@ std::vector<Var<T>> grad_by_backward(const Var<T>& output, const std::vector<Var
         Tensor<T> grad;
         GradState state;
     };
+    const auto is_leaf = [&](NodeId id) { return t.node(id).requires_grad && t.node(id).op == nullptr; };
+    std::size_t leaves = 0;
+    for (std::size_t p = 0; p < t.num_parameters(); ++p) leaves += is_leaf(NodeId(p) | kParameterBit);
+    for (std::size_t i = 0; i < t.size(); ++i) leaves += is_leaf(NodeId(i));
     std::vector<Kept> kept;
+    kept.reserve(leaves);  // the only allocation before a gradient is moved: nothing below throws until backward
     const auto set_aside = [&](NodeId id) {
+        if (!is_leaf(id)) return;  // leaves only: intermediates are recomputed anyway
         Node<T>& n = t.node(id);
-        if (!n.requires_grad || n.op != nullptr) return;  // leaves only: intermediates are recomputed anyway
         kept.push_back({id, std::move(n.grad), n.grad_state});
         n.grad = Tensor<T>();
         n.grad_state = GradState::none;
@@ -97,21 +102,21 @@ std::vector<Var<T>> grad_by_graph(const Var<T>& output, const std::vector<Var<T>
     std::unordered_map<NodeId, Var<T>> g;
     g[out] = seed;
     std::vector<Var<T>> din;
-    std::vector<bool> needed_bits;
     for (std::size_t i = steps; i-- > 0;) {
         const auto it = g.find(NodeId(i));
         if (it == g.end() || !leads[i]) continue;
         const Node<T>& n = t.node(NodeId(i));
         if (n.op == nullptr) continue;  // a leaf
-        if (n.op->vjp_graph == nullptr)
-            throw UsageError("grad(create_graph): op '" + std::string(t.op_name(n)) + "' (node " + node_label(NodeId(i)) +
-                             ") has no graph rule, so its gradient cannot be differentiated again" +
-                             (n.op->without_graph_rule ? std::string("; ") + n.op->without_graph_rule : std::string()));
         const std::size_t k_inputs = n.inputs.size();
         din.assign(k_inputs, Var<T>());
         std::unique_ptr<bool[]> needed(new bool[k_inputs]);
         for (std::size_t k = 0; k < k_inputs; ++k) needed[k] = t.node(n.inputs[k]).requires_grad && leads_to_input(n.inputs[k]);
-        if (std::none_of(needed.get(), needed.get() + k_inputs, [](bool b) { return b; })) continue;  // an input itself
+        // an input of grad() itself, with nothing below it that leads to another input: its rule is not needed
+        if (std::none_of(needed.get(), needed.get() + k_inputs, [](bool b) { return b; })) continue;
+        if (n.op->vjp_graph == nullptr)
+            throw UsageError("grad(create_graph): op '" + std::string(t.op_name(n)) + "' (node " + node_label(NodeId(i)) +
+                             ") has no graph rule, so its gradient cannot be differentiated again" +
+                             (n.op->without_graph_rule ? std::string("; ") + n.op->without_graph_rule : std::string()));
         const Var<T> dy = it->second;
         n.op->vjp_graph(GraphVjp<T>{t, NodeId(i), dy, std::span<const bool>(needed.get(), k_inputs), std::span<Var<T>>(din)});
         const Node<T>& again = t.node(NodeId(i));  // the rule recorded nodes: read the inputs afresh

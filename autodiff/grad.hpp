@@ -13,7 +13,8 @@
 /// ### Two ways to the same gradient
 /// - Without create_graph, grad() runs the tape's fast VJPs (the first-order path of backward(), bit for bit)
 ///   and returns the gradients as constants. Unlike backward(), it leaves the gradients of parameters and
-///   variables as they were (nothing accumulates).
+///   variables as they were (nothing accumulates); those of intermediate nodes, which each backward recomputes,
+///   are this call's afterwards.
 /// - With create_graph, it runs every op's *graph rule* (OpDef::vjp_graph): the same VJP written with tape
 ///   ops, so the gradients it returns are Vars recorded on the tape, used in further ops and differentiated
 ///   again, to any order (each rule is built from ops that have rules of their own). Through an op without a

@@ -88,6 +88,7 @@ public:
     Var<T> heads(const Var<T>& x);
     std::string describe() const override;
     std::size_t block() const { return block_; }
+    std::size_t window() const override { return block_; }
     std::size_t heads() const { return heads_; }
     Var<T> qkv_weight, proj_weight;
 

@@ -16,6 +16,14 @@ Var<T> Module<T>::forward_added_to(const Var<T>&, const Var<T>&) {
 }
 
 template <class T>
+std::size_t Module<T>::window_in_tree() const {
+    if (const std::size_t w = window()) return w;
+    for (const auto& [name, child] : children_)
+        if (const std::size_t w = child->window_in_tree()) return w;
+    return 0;
+}
+
+template <class T>
 Var<T> Module<T>::register_parameter(std::string name, Tensor<T> value) {
     if (name.empty() || name.find('.') != std::string::npos)
         throw UsageError(describe() + ": parameter name '" + name + "' must be non-empty and contain no '.'");

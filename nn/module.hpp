@@ -37,6 +37,13 @@ public:
     /// adds forward(x) itself. A module whose forward ends in a product overrides it with addmm(skip, h, W).
     virtual Var<T> forward_added_to(const Var<T>& x, const Var<T>& skip);
 
+    /// The length of the windows of consecutive rows this module reads its input as (a position embedding's
+    /// or attention's block), 0 when its rows are independent (the default). Language models find their
+    /// window through it (LanguageModel::window_size).
+    virtual std::size_t window() const { return 0; }
+    /// The first non-zero window() in a depth-first walk of this module and its submodules, 0 if none.
+    std::size_t window_in_tree() const;
+
     /// Text a checkpoint stores beside the module's tensors (under "model."): nothing by default; a
     /// SpecModel (a model built from a spec) stores its spec and vocabulary, from which load_model rebuilds it.
     virtual std::map<std::string, std::string> checkpoint_metadata() const { return {}; }

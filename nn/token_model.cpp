@@ -4,6 +4,8 @@
 #include "tapegrad/nn/layers.hpp"
 #include "tapegrad/nn/transformer.hpp"
 
+#include <typeinfo>
+
 namespace tapegrad {
 
 template <class T>
@@ -23,19 +25,18 @@ void TokenSequential<T>::push_back(std::shared_ptr<Module<T>> layer) {
     this->add_child(std::to_string(size()), std::move(layer));
 }
 
+// Fused only with the class itself: a subclass of Linear may override forward, which the fused op would skip.
 template <class T>
-void TokenSequential<T>::push_back(std::shared_ptr<Linear<T>> layer) {
-    const bool fuses = size() == 1 && context_ && layer &&
+void TokenSequential<T>::push_linear(std::shared_ptr<Linear<T>> layer) {
+    const bool fuses = size() == 1 && context_ && layer && typeid(*layer) == typeid(Linear<T>) &&
                        layer->in_features() == context_->context_size() * context_->weight.cols();
     push_back(std::shared_ptr<Module<T>>(layer));
     if (fuses) context_linear_ = std::move(layer);
 }
 
 template <class T>
-void TokenSequential<T>::push_back(std::shared_ptr<PositionEmbedding<T>> layer) {
-    const std::size_t block = layer ? layer->block() : 0;
-    push_back(std::shared_ptr<Module<T>>(std::move(layer)));
-    window_ = block;
+std::shared_ptr<ContextEmbedding<T>> TokenSequential<T>::exactly_context_embedding(std::shared_ptr<ContextEmbedding<T>> reader) {
+    return reader && typeid(*reader) == typeid(ContextEmbedding<T>) ? std::move(reader) : nullptr;
 }
 
 template <class T>

@@ -20,8 +20,6 @@ template <class T>
 class ContextEmbedding;
 template <class T>
 class Linear;
-template <class T>
-class PositionEmbedding;
 
 /// Token ids in, logits (or any rows) out, and how the model reads its input.
 template <class T>
@@ -41,11 +39,13 @@ public:
 };
 
 /// A language model as a stack of modules: push_back the input stage first, then the tensor layers.
-/// Two pairs are recognised by their types when pushed (never by casts), the same function either way:
-///   - a ContextEmbedding followed by a Linear that reads all its k·d columns runs as one context_linear op
-///     (autodiff/ops/context_linear.hpp: k·V·d·h multiply-adds instead of n·k·d·h when the batch has more
-///     positions than the vocabulary); parameters, names and gradients are unchanged;
-///   - a PositionEmbedding sets window_size() to its block (set_window_size states it otherwise).
+/// A ContextEmbedding followed by a Linear that reads all its k·d columns runs as one context_linear op
+/// (autodiff/ops/context_linear.hpp: k·V·d·h multiply-adds instead of n·k·d·h when the batch has more positions
+/// than the vocabulary), the same function, parameters, names and gradients. The pair is recognised by the
+/// types pushed (push_back(shared_ptr<Linear>) after push_back(shared_ptr<ContextEmbedding>), the classes
+/// themselves, not subclasses that may override forward), never by casts; given in the constructor's list
+/// the Linear is a plain module and nothing is fused. window_size() is the first window() in the tree (a
+/// position embedding's or attention's block), or what set_window_size states.
 template <class T>
 class TokenSequential : public LanguageModel<T> {
 public:
@@ -63,13 +63,17 @@ public:
     template <class R>
         requires std::derived_from<R, Module<T>> && std::derived_from<R, TokenReader<T>>
     void push_back(std::shared_ptr<R> reader) {
-        if constexpr (std::is_same_v<R, ContextEmbedding<T>>) context_ = reader;
-        set_reader(reader, reader);
+        set_reader(reader, reader);  // throws unless the model is empty: nothing is kept from a refused reader
+        if constexpr (std::is_same_v<R, ContextEmbedding<T>>) context_ = exactly_context_embedding(reader);
     }
-    /// A tensor layer after the input stage.
+    /// A tensor layer after the input stage (a Linear right after a ContextEmbedding: see above).
+    template <class L>
+        requires std::derived_from<L, Module<T>> && (!std::derived_from<L, TokenReader<T>>)
+    void push_back(std::shared_ptr<L> layer) {
+        if constexpr (std::derived_from<L, Linear<T>>) push_linear(std::move(layer));
+        else push_back(std::shared_ptr<Module<T>>(std::move(layer)));
+    }
     void push_back(std::shared_ptr<Module<T>> layer);
-    void push_back(std::shared_ptr<Linear<T>> layer);             ///< fused with a context embedding before it
-    void push_back(std::shared_ptr<PositionEmbedding<T>> layer);  ///< sets window_size()
 
     std::size_t size() const { return this->children().size(); }
     Module<T>& operator[](std::size_t i) const { return *this->children().at(i).second; }
@@ -77,17 +81,20 @@ public:
     /// The input stage's ids, then every layer in order.
     Var<T> forward_tokens(const TokenInput& tokens) override;
     std::size_t context_size() const override;
-    std::size_t window_size() const override { return window_; }
+    std::size_t window_size() const override { return window_ ? window_ : this->window_in_tree(); }
     std::optional<std::int64_t> padding_id() const override;
     void set_window_size(std::size_t t) { window_ = t; }
     std::string describe() const override;
 
 private:
     void set_reader(std::shared_ptr<Module<T>> module, std::shared_ptr<TokenReader<T>> reader);
+    void push_linear(std::shared_ptr<Linear<T>> layer);
+    /// The reader when its dynamic type is ContextEmbedding itself (a subclass may read ids its own way).
+    static std::shared_ptr<ContextEmbedding<T>> exactly_context_embedding(std::shared_ptr<ContextEmbedding<T>> reader);
     TokenReader<T>* reader_ = nullptr;
     std::shared_ptr<ContextEmbedding<T>> context_;  ///< the input stage, when it is a context embedding
     std::shared_ptr<Linear<T>> context_linear_;     ///< module 1, when it fuses with it
-    std::size_t window_ = 0;
+    std::size_t window_ = 0;  ///< set_window_size's; 0: found in the tree
 };
 
 extern template class LanguageModel<float>;

@@ -33,6 +33,7 @@ public:
     Var<T> forward(const Var<T>& x) override;
     std::string describe() const override;
     std::size_t block() const { return block_; }
+    std::size_t window() const override { return block_; }
     Var<T> weight;
 
 private:

@@ -202,6 +202,15 @@ void unary_vjp(Tape<T>& t, Node<T>& n) {
 template <class T>
 Var<T> record_gelu_grad(const Var<T>& x);
 
+// pow's dx = dy ⊙ s·x^(s−1), with the exponents whose derivative would be 0·x⁻¹ (NaN at x = 0) taken apart:
+// s = 1 gives dy, s = 0 gives 0 (as torch does).
+template <class T>
+Var<T> pow_dx(const Var<T>& dy, const Var<T>& x, double s) {
+    if (s == 1.0) return dy;
+    if (s == 0.0) return mul(dy, 0.0);
+    return mul(dy, mul(pow(x, s - 1.0), s));
+}
+
 template <class Rule>
 struct unary_graph;
 #define TAPEGRAD_UNARY_GRAPH(NAME, DX)                                                                        \
@@ -221,7 +230,7 @@ TAPEGRAD_UNARY_GRAPH(sigmoid,    mul(dy, mul(y, rsub(1.0, y))))
 TAPEGRAD_UNARY_GRAPH(relu,       mul(dy, step_mask(x)))  // relu'' = 0: the mask is a constant
 TAPEGRAD_UNARY_GRAPH(gelu,       mul(dy, record_gelu_grad(x)))
 TAPEGRAD_UNARY_GRAPH(gelu_grad,  mul(dy, mul(exp(mul(square(x), -0.5)), rsub(2.0, square(x))) * (1.0 / std::sqrt(2.0 * std::numbers::pi))))
-TAPEGRAD_UNARY_GRAPH(pow,        mul(dy, mul(pow(x, s - 1.0), s)))
+TAPEGRAD_UNARY_GRAPH(pow,        pow_dx(dy, x, s))
 TAPEGRAD_UNARY_GRAPH(add_scalar, dy)
 TAPEGRAD_UNARY_GRAPH(mul_scalar, mul(dy, s))
 TAPEGRAD_UNARY_GRAPH(rsub,       neg(dy))

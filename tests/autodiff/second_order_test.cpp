@@ -292,3 +292,22 @@ TEST_CASE("gradgradcheck: matmul_tn and broadcast_to", "[second_order]") {
         require_gradgrad([](const auto& v) { return tanh(broadcast_to(v[0], Shape{3, 4})) * v[1]; },
                          {random_matrix(from[0], from[1], 3), random_matrix(3, 4, 4)});
 }
+
+TEST_CASE("create_graph with respect to the output of an op without a rule needs no rule; pow at 0 has finite derivatives", "[second_order]") {
+    Tape<double> t;
+    const Var<double> qkv = t.variable(random_matrix(4, 6, 1));
+    const Var<double> h = causal_self_attention(qkv, 1, 4, 1);
+    // d/dh Σh² = 2h: only square and sum are differentiated, attention is upstream of the input
+    const Var<double> g = grad(sum(square(h)), {h}, {.create_graph = true})[0];
+    test::require_close(g.value(), Tensor<double>(h.value() * 2.0), 1e-15);
+    // pow's rule at x = 0: x¹ and x⁰ have derivatives 1 and 0 everywhere, x² a third derivative 0 (not 0·0⁻¹)
+    const Tensor<double> zero({1, 2}, 0.0);
+    for (double v : hessian<double>([](const auto& x) { return sum(pow(x[0], 1.0)); }, zero)) CHECK(v == 0.0);
+    for (double v : hessian<double>([](const auto& x) { return sum(pow(x[0], 0.0)); }, zero)) CHECK(v == 0.0);
+    const Tensor<double> h3 = hessian<double>([](const auto& x) {
+        const Var<double> d = grad(sum(pow(x[0], 2.0)), {x[0]}, {.create_graph = true})[0];  // 2x
+        return sum(square(d));                                                              // 4x², H = 8·I
+    }, zero);
+    CHECK(h3(0, 0) == 8.0);
+    CHECK(h3(0, 1) == 0.0);
+}

@@ -3,6 +3,7 @@
 #include "tapegrad/nn/layers.hpp"
 #include "tapegrad/nn/sequential.hpp"
 #include "tapegrad/nn/token_model.hpp"
+#include "tapegrad/nn/transformer.hpp"
 
 using namespace tapegrad;
 
@@ -94,4 +95,46 @@ TEST_CASE("module misuse is reported", "[nn][module][errors]") {
     Sequential<double> seq(tape);
     REQUIRE_THROWS_WITH(seq.push_back(std::make_shared<ReLU<double>>(other)),
                         Catch::Matchers::Contains("submodule '0' lives on another tape"));
+}
+
+namespace {
+// A Linear whose forward differs from Linear's: it must never be fused into context_linear.
+template <class T>
+struct DoubledLinear : Linear<T> {
+    using Linear<T>::Linear;
+    Var<T> forward(const Var<T>& x) override { return Linear<T>::forward(x) * 2.0; }
+};
+}  // namespace
+
+TEST_CASE("TokenSequential: fusion only for ContextEmbedding then Linear themselves; window found in the tree", "[nn][module]") {
+    Tape<double> tape;
+    Generator gen(2);
+    const std::vector<std::int64_t> ids = {0, 1, 2, 3, 1, 0};
+    // a refused reader leaves nothing behind: the Linear after the embedding is not fused with it
+    TokenSequential<double> plain(tape);
+    plain.push_back(std::make_shared<Embedding<double>>(tape, 4, 3, gen));
+    REQUIRE_THROWS_AS(plain.push_back(std::make_shared<ContextEmbedding<double>>(tape, 4, 1, 3, gen)), UsageError);
+    plain.push_back(std::make_shared<Linear<double>>(tape, 3, 2, gen));
+    (void)plain(TokenInput{ids});
+    CHECK_THAT(tape.to_string(), !Catch::Matchers::Contains("context_linear"));
+    tape.clear();
+    // a subclass of Linear keeps its own forward (not fused): twice Linear's output
+    Generator g1(5), g2(5);
+    TokenSequential<double> sub(tape), base(tape);
+    sub.push_back(std::make_shared<ContextEmbedding<double>>(tape, 4, 2, 3, g1));
+    sub.push_back(std::make_shared<DoubledLinear<double>>(tape, 6, 2, g1));
+    base.push_back(std::make_shared<ContextEmbedding<double>>(tape, 4, 2, 3, g2));
+    base.push_back(std::make_shared<Linear<double>>(tape, 6, 2, g2));
+    const Tensor<double> doubled = sub(TokenInput{ids, 2}).value(), once = base(TokenInput{ids, 2}).value();
+    test::require_close(doubled, Tensor<double>(once * 2.0), 1e-15);
+    // the window: from a position embedding given in the constructor's list, or attention nested in a block
+    auto emb = std::make_shared<Embedding<double>>(tape, 4, 4, gen);
+    TokenSequential<double> listed(tape, emb, {std::make_shared<PositionEmbedding<double>>(tape, 3, 4, gen)});
+    CHECK(listed.window_size() == 3);
+    auto emb2 = std::make_shared<Embedding<double>>(tape, 4, 4, gen);
+    TokenSequential<double> nested(tape, emb2, {std::make_shared<Residual<double>>(tape, std::initializer_list<std::shared_ptr<Module<double>>>{
+                                                    std::make_shared<CausalSelfAttention<double>>(tape, 4, 2, 5, gen)})});
+    CHECK(nested.window_size() == 5);
+    nested.set_window_size(7);
+    CHECK(nested.window_size() == 7);
 }
