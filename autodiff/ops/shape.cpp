@@ -76,24 +76,52 @@ void concat_vjp(Tape<T>& t, Node<T>& n) {
         off += ck;
     }
 }
-// Graph rule: dx_k = dy · S_k, S_k the constant C×c_k matrix with S[off_k + j, j] = 1 (picks x_k's columns;
-// a product, so that its own rule is matmul's).
+// Graph rule: dx_k = slice_cols(dy, off_k, c_k), whose own rule is a concat with zero blocks.
 template <class T>
 void concat_vjp_graph(const GraphVjp<T>& c) {
-    const std::size_t C = c.dy.cols();
     std::size_t off = 0;
     for (std::size_t k = 0; k < c.din.size(); ++k) {
         const std::size_t ck = c.input(k).cols();
-        if (c.needed[k]) {
-            Tensor<T> pick({C, ck}, T(0));
-            for (std::size_t j = 0; j < ck; ++j) pick(off + j, j) = T(1);
-            c.din[k] = matmul(c.dy, c.tape.constant(pick));
-        }
+        if (c.needed[k]) c.din[k] = slice_cols(c.dy, off, ck);
         off += ck;
     }
 }
 template <class T>
 const OpDef<T> concat_def{"concat_cols", concat_forward<T>, concat_vjp<T>, concat_vjp_graph<T>};
+
+// slice_cols: y[r, j] = x[r, begin + j];  dx[r, begin + j] += dy[r, j] (the other columns get nothing).
+// Graph rule: dx = [0 | dy | 0], a concat with constant zero blocks (concat's rule is slice_cols again).
+struct SliceAttributes {
+    std::size_t begin;
+};
+template <class T>
+void slice_forward(Tape<T>& t, Node<T>& n) {
+    const Tensor<T>& x = t.input(n, 0).value;
+    const std::size_t R = n.rows(), C = n.cols(), X = x.shape()[1], begin = n.template attributes<SliceAttributes>().begin;
+    for (std::size_t r = 0; r < R; ++r) std::copy_n(x.data() + r * X + begin, C, n.value.data() + r * C);
+}
+template <class T>
+void slice_vjp(Tape<T>& t, Node<T>& n) {
+    const GradientOut<T> gx = t.gradient_to_add(n, 0);
+    if (!gx) return;
+    const std::size_t R = n.rows(), C = n.cols(), X = gx.tensor->shape()[1], begin = n.template attributes<SliceAttributes>().begin;
+    for (std::size_t r = 0; r < R; ++r)
+        for (std::size_t j = 0; j < C; ++j) gx.data()[r * X + begin + j] += n.grad.data()[r * C + j];
+}
+template <class T>
+void slice_vjp_graph(const GraphVjp<T>& c) {
+    if (!c.needed[0]) return;
+    const std::size_t begin = c.tape.node(c.node).template attributes<SliceAttributes>().begin;
+    const Shape xs = c.input(0).shape();
+    const std::size_t R = xs[0], width = c.dy.cols(), after = xs[1] - begin - width;
+    std::vector<Var<T>> blocks;
+    if (begin > 0) blocks.push_back(c.tape.constant(Tensor<T>({R, begin}, T(0))));
+    blocks.push_back(c.dy);
+    if (after > 0) blocks.push_back(c.tape.constant(Tensor<T>({R, after}, T(0))));
+    c.din[0] = blocks.size() == 1 ? c.dy : concat_cols(blocks);
+}
+template <class T>
+const OpDef<T> slice_def{"slice_cols", slice_forward<T>, slice_vjp<T>, slice_vjp_graph<T>};
 
 // broadcast_to: y[r, c] = x[r or 0, c or 0] (a dimension of x is the output's or 1); dx = dy summed over the
 // broadcast dimensions, in row order. Graph rule: sum(dy, 0) and/or sum(dy, 1).
@@ -139,6 +167,19 @@ template <class T>
 const OpDef<T> broadcast_def{"broadcast_to", broadcast_forward<T>, broadcast_vjp<T>, broadcast_vjp_graph<T>};
 
 }  // namespace
+
+template <class T>
+Var<T> slice_cols(const Var<T>& x, std::size_t begin, std::size_t count) {
+    Tape<T>& t = x.tape();
+    const Shape s = t.shape(x, "slice_cols");
+    if (count == 0 || begin > s[1] || count > s[1] - begin)
+        throw IndexError("slice_cols: columns [" + std::to_string(begin) + ", " + std::to_string(begin) + " + " +
+                         std::to_string(count) + ") of a " + shape_str(s) + " tensor; expected 0 < count and begin + count <= " +
+                         std::to_string(s[1]));
+    Node<T>& n = t.push(slice_def<T>, {x}, Shape{s[0], count});
+    n.set_attributes(SliceAttributes{begin});
+    return t.commit(n);
+}
 
 template <class T>
 Var<T> broadcast_to(const Var<T>& x, Shape shape) {
@@ -189,6 +230,8 @@ Var<T> concat_cols(const std::vector<Var<T>>& xs) {
 template Var<float> reshape(const Var<float>&, Shape);
 template Var<double> reshape(const Var<double>&, Shape);
 template Var<float> transpose(const Var<float>&);
+template Var<float> slice_cols(const Var<float>&, std::size_t, std::size_t);
+template Var<double> slice_cols(const Var<double>&, std::size_t, std::size_t);
 template Var<float> broadcast_to(const Var<float>&, Shape);
 template Var<double> broadcast_to(const Var<double>&, Shape);
 template Var<double> transpose(const Var<double>&);

@@ -15,5 +15,7 @@ template <class T> Var<T> transpose(const Var<T>& x);             ///< r×c → 
 template <class T> Var<T> broadcast_to(const Var<T>& x, Shape shape);
 /// [x0 | x1 | …]: r×c0, r×c1, … → r×(c0+c1+…)
 template <class T> Var<T> concat_cols(const std::vector<Var<T>>& xs);
+/// Columns [begin, begin + count) of x: r×c → r×count (concat_cols's inverse); IndexError outside x.
+template <class T> Var<T> slice_cols(const Var<T>& x, std::size_t begin, std::size_t count);
 
 }  // namespace tapegrad

@@ -68,3 +68,17 @@ TEST_CASE("broadcast_to repeats a row, a column or a 1x1; gradcheck and the thre
     }
     REQUIRE_THROWS_WITH(broadcast_to(row, Shape{3, 3}), "broadcast_to: cannot broadcast 1x2 to 3x3 (each dimension must be equal or 1)");
 }
+
+TEST_CASE("slice_cols takes columns, inverts concat_cols; gradcheck, the three VJP paths, errors", "[shape][gradcheck]") {
+    Tape<double> t;
+    const Var<double> x = t.variable(Tensor<double>{{1.0, 2.0, 3.0, 4.0}, {5.0, 6.0, 7.0, 8.0}});
+    test::require_close(slice_cols(x, 1, 2).value(), Tensor<double>{{2.0, 3.0}, {6.0, 7.0}}, 0.0);
+    test::require_close(concat_cols<double>({slice_cols(x, 0, 1), slice_cols(x, 1, 3)}).value(), x.value(), 0.0);
+    for (auto [begin, count] : {std::pair<std::size_t, std::size_t>{0, 4}, {0, 1}, {1, 2}, {3, 1}}) {
+        const auto f = [begin, count](const auto& v) { return square(slice_cols(v[0], begin, count)); };
+        REQUIRE(gradcheck(f, {random_matrix(3, 4, 1)}));
+        REQUIRE(gradcheck_nodes(f, {random_matrix(3, 4, 2)}));
+    }
+    REQUIRE_THROWS_AS(slice_cols(x, 3, 2), IndexError);
+    REQUIRE_THROWS_AS(slice_cols(x, 0, 0), IndexError);
+}

@@ -311,3 +311,9 @@ TEST_CASE("create_graph with respect to the output of an op without a rule needs
     CHECK(h3(0, 0) == 8.0);
     CHECK(h3(0, 1) == 0.0);
 }
+
+TEST_CASE("gradgradcheck: slice_cols", "[second_order]") {
+    for (auto [begin, count] : {std::pair<std::size_t, std::size_t>{0, 4}, {0, 1}, {1, 2}, {3, 1}})
+        require_gradgrad([begin, count](const auto& v) { return tanh(slice_cols(v[0], begin, count)) * slice_cols(v[0], 0, count); },
+                         {random_matrix(3, 4, 1)});
+}
