@@ -116,7 +116,8 @@ struct CustomOpFns {
         vjp;
     /// Optional, for second and higher order (create_graph): the VJP written with tape ops. Given the inputs
     /// and the output as handles and dy = dL/d(output) as a Var, return dL/d(input k) as Vars (an invalid Var
-    /// where input k needs none). Without it, a gradient graph through this op is a UsageError naming it.
+    /// only where input k needs none, a constant input: for a needed input it is a UsageError, never read as a
+    /// zero gradient). Without it, a gradient graph through this op is a UsageError naming it.
     std::function<std::vector<Var<T>>(std::span<const Var<T>> inputs, const Var<T>& output, const Var<T>& dy)> vjp_graph;
 };
 

@@ -49,7 +49,11 @@ void custom_vjp_graph(const GraphVjp<T>& c) {
         throw ShapeError("custom op '" + name + "': vjp_graph returned " + std::to_string(din.size()) +
                          " gradients for " + std::to_string(inputs.size()) + " inputs");
     for (std::size_t k = 0; k < din.size(); ++k) {
-        if (!c.needed[k] || !din[k].valid()) continue;
+        if (!c.needed[k]) continue;
+        // an invalid Var for an input whose gradient is asked for would read as a zero gradient: refuse it
+        if (!din[k].valid())
+            throw UsageError("custom op '" + name + "': vjp_graph returned no gradient (an invalid Var) for input " +
+                             std::to_string(k) + ", whose gradient is needed; return a constant of zeros if it is zero");
         if (din[k].shape() != inputs[k].shape())
             throw ShapeError("custom op '" + name + "': vjp_graph's gradient of input " + std::to_string(k) + " is " +
                              shape_str(din[k].shape()) + ", expected " + shape_str(inputs[k].shape()));

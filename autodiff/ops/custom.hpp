@@ -20,7 +20,9 @@
 ///       return std::vector<Var<double>>{mul(mul(square(in[0]), 3.0), dy)};   // 3x²·dy
 ///   };
 /// ~~~
-/// Without it, create_graph through the op throws UsageError naming it; first order is unaffected.
+/// Return an invalid Var only for an input that is a constant (its gradient is never asked for); a zero gradient
+/// is a constant of zeros. Without vjp_graph, create_graph through the op throws UsageError naming it; first
+/// order is unaffected.
 #pragma once
 
 #include <vector>

@@ -250,6 +250,28 @@ TEST_CASE("ops without a graph rule refuse create_graph at once, naming the op a
     REQUIRE_THROWS_WITH(grad(sum(cube_op(cx, false)), {cx}, {.create_graph = true}),
                         Catch::Matchers::Contains("custom op 'cube'") && Catch::Matchers::Contains("vjp_graph"));
     require_gradgrad([&](const auto& v) { return cube_op(v[0], true) * v[0]; }, {random_matrix(2, 2, 5)});
+    // a vjp_graph that gives no gradient (an invalid Var) for an input whose gradient is needed is refused,
+    // never read as a zero gradient; for a constant input it is what the rule should return
+    auto scale_fns = std::make_shared<CustomOpFns<double>>();
+    scale_fns->name = "scale";
+    scale_fns->forward = [](auto in, Tensor<double>& out) {
+        for (std::size_t i = 0; i < out.size(); ++i) out.data()[i] = in[0]->data()[i] * in[1]->data()[i];
+    };
+    scale_fns->vjp = [](auto in, const Tensor<double>&, const Tensor<double>& dout, auto grads) {
+        for (std::size_t k = 0; k < 2; ++k)
+            if (grads[k])
+                for (std::size_t i = 0; i < dout.size(); ++i) grads[k]->data()[i] += in[1 - k]->data()[i] * dout.data()[i];
+    };
+    scale_fns->vjp_graph = [](std::span<const Var<double>> in, const Var<double>&, const Var<double>& dy) {
+        return std::vector<Var<double>>{mul(in[1], dy), Var<double>()};  // the second input's gradient left out
+    };
+    const Var<double> sa = t.variable(random_matrix(2, 2, 6)), sb = t.variable(random_matrix(2, 2, 7));
+    REQUIRE_THROWS_WITH(grad(sum(custom_op<double>(scale_fns, {sa, sb}, sa.shape())), {sa, sb}, {.create_graph = true}),
+                        Catch::Matchers::Contains("custom op 'scale'") && Catch::Matchers::Contains("input 1") &&
+                            Catch::Matchers::Contains("needed"));
+    const Var<double> sc = t.constant(random_matrix(2, 2, 7));
+    const Var<double> ga = grad(sum(custom_op<double>(scale_fns, {sa, sc}, sa.shape())), {sa}, {.create_graph = true})[0];
+    CHECK(test::bitwise_equal(ga.value(), sc.value()));  // d(Σ a⊙c)/da = c, exactly
 }
 
 TEST_CASE("gradgradcheck finds a graph rule whose values are right but whose derivative is wrong, and one with wrong values", "[second_order][gradcheck]") {
