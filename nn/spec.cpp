@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <string_view>
 
 #include "tapegrad/nn/layers.hpp"
 #include "tapegrad/nn/transformer.hpp"
@@ -18,8 +19,9 @@ SpecError::SpecError(std::size_t col, std::string tok, const std::string& messag
 
 namespace {
 
-// The layer names the parser accepts: the rows of kLayerBuilders below, in the same order.
-const char* const kLayerNames =
+// The layer names the parser accepts, for its messages: the rows of kLayerBuilders below, in the same order
+// (checked at compile time below the table).
+constexpr const char* kLayerNames =
     "embed, context, position, linear, attention, relu, gelu, tanh, sigmoid, layernorm, dropout, tied, residual, repeat";
 
 // The most parameters a model built from a spec may have in all, and the widest activation row: 2^28
@@ -490,6 +492,23 @@ constexpr LayerBuilder<T, Into> kLayerBuilders[] = {
     {"residual", build_residual<T, Into>},
     {"repeat", build_repeat<T, Into>},
 };
+
+// kLayerNames is the table's names joined by ", ", in order: a row added without its name fails to compile.
+constexpr bool layer_names_match_table() {
+    const std::string_view list = kLayerNames;
+    std::size_t pos = 0;
+    for (const auto& builder : kLayerBuilders<float, Sequential<float>>) {
+        const std::string_view name = builder.name;
+        if (pos != 0) {
+            if (list.substr(pos, 2) != ", ") return false;
+            pos += 2;
+        }
+        if (list.substr(pos, name.size()) != name) return false;
+        pos += name.size();
+    }
+    return pos == list.size();
+}
+static_assert(layer_names_match_table(), "kLayerNames must list kLayerBuilders' names, in order");
 
 template <class T, class Into>
 void walk_layer(const LayerSpec& L, Walk<T>& w, Into* into) {
