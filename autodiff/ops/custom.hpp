@@ -35,6 +35,8 @@ template <class T>
 using CustomForward = decltype(CustomOpFns<T>::forward);
 template <class T>
 using CustomVjp = decltype(CustomOpFns<T>::vjp);
+template <class T>
+using CustomVjpGraph = decltype(CustomOpFns<T>::vjp_graph);
 
 /// Records a node named `name` with the given inputs and output shape.
 template <class T>

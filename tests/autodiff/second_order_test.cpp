@@ -21,6 +21,21 @@ void require_gradgrad(const GradcheckFunction& f, const std::vector<Tensor<doubl
     REQUIRE(r);
 }
 
+// A custom op y = x³ (forward and first-order VJP 3x²·dy) with the given graph rule (none when empty).
+Var<double> cube_op(const Var<double>& x, CustomVjpGraph<double> vjp_graph) {
+    auto fns = std::make_shared<CustomOpFns<double>>();
+    fns->name = "cube";
+    fns->forward = [](auto in, Tensor<double>& out) {
+        for (std::size_t i = 0; i < out.size(); ++i) out.data()[i] = std::pow(in[0]->data()[i], 3);
+    };
+    fns->vjp = [](auto in, const Tensor<double>&, const Tensor<double>& dout, auto grads) {
+        if (grads[0])
+            for (std::size_t i = 0; i < dout.size(); ++i) grads[0]->data()[i] += 3 * std::pow(in[0]->data()[i], 2) * dout.data()[i];
+    };
+    fns->vjp_graph = std::move(vjp_graph);
+    return custom_op<double>(fns, {x}, x.shape());
+}
+
 }  // namespace
 
 TEST_CASE("gradgradcheck: every unary op", "[second_order]") {
@@ -230,26 +245,13 @@ TEST_CASE("ops without a graph rule refuse create_graph at once, naming the op a
     REQUIRE_THROWS_WITH(grad(cl, {table, w}, {.create_graph = true}),
                         Catch::Matchers::Contains("op 'context_linear'") && Catch::Matchers::Contains("embedding"));
     // a custom op without vjp_graph is refused by name; with one, it has second derivatives
-    const auto cube_op = [](const Var<double>& x, bool with_graph) {
-        auto fns = std::make_shared<CustomOpFns<double>>();
-        fns->name = "cube";
-        fns->forward = [](auto in, Tensor<double>& out) {
-            for (std::size_t i = 0; i < out.size(); ++i) out.data()[i] = std::pow(in[0]->data()[i], 3);
-        };
-        fns->vjp = [](auto in, const Tensor<double>&, const Tensor<double>& dout, auto grads) {
-            if (grads[0])
-                for (std::size_t i = 0; i < dout.size(); ++i) grads[0]->data()[i] += 3 * std::pow(in[0]->data()[i], 2) * dout.data()[i];
-        };
-        if (with_graph)
-            fns->vjp_graph = [](std::span<const Var<double>> in, const Var<double>&, const Var<double>& dy) {
-                return std::vector<Var<double>>{mul(mul(square(in[0]), 3.0), dy)};
-            };
-        return custom_op<double>(fns, {x}, x.shape());
-    };
     const Var<double> cx = t.variable(random_matrix(2, 2, 4));
-    REQUIRE_THROWS_WITH(grad(sum(cube_op(cx, false)), {cx}, {.create_graph = true}),
+    REQUIRE_THROWS_WITH(grad(sum(cube_op(cx, nullptr)), {cx}, {.create_graph = true}),
                         Catch::Matchers::Contains("custom op 'cube'") && Catch::Matchers::Contains("vjp_graph"));
-    require_gradgrad([&](const auto& v) { return cube_op(v[0], true) * v[0]; }, {random_matrix(2, 2, 5)});
+    const auto cube_rule = [](std::span<const Var<double>> in, const Var<double>&, const Var<double>& dy) {
+        return std::vector<Var<double>>{mul(mul(square(in[0]), 3.0), dy)};  // 3x²·dy
+    };
+    require_gradgrad([&](const auto& v) { return cube_op(v[0], cube_rule) * v[0]; }, {random_matrix(2, 2, 5)});
     // a vjp_graph that gives no gradient (an invalid Var) for an input whose gradient is needed is refused,
     // never read as a zero gradient; for a constant input it is what the rule should return
     auto scale_fns = std::make_shared<CustomOpFns<double>>();
@@ -278,20 +280,10 @@ TEST_CASE("gradgradcheck finds a graph rule whose values are right but whose der
     // cube's rule 3x²·dy, once with x² taken as a constant (right values, second derivative missing 6x·dy),
     // once with a wrong factor
     const auto cube_with = [](const Var<double>& x, int variant) {
-        auto fns = std::make_shared<CustomOpFns<double>>();
-        fns->name = "cube";
-        fns->forward = [](auto in, Tensor<double>& out) {
-            for (std::size_t i = 0; i < out.size(); ++i) out.data()[i] = std::pow(in[0]->data()[i], 3);
-        };
-        fns->vjp = [](auto in, const Tensor<double>&, const Tensor<double>& dout, auto grads) {
-            if (grads[0])
-                for (std::size_t i = 0; i < dout.size(); ++i) grads[0]->data()[i] += 3 * std::pow(in[0]->data()[i], 2) * dout.data()[i];
-        };
-        fns->vjp_graph = [variant](std::span<const Var<double>> in, const Var<double>&, const Var<double>& dy) {
+        return cube_op(x, [variant](std::span<const Var<double>> in, const Var<double>&, const Var<double>& dy) {
             const Var<double> x2 = variant == 0 ? in[0].tape().constant(square(in[0]).value()) : square(in[0]);
             return std::vector<Var<double>>{mul(mul(x2, variant == 1 ? 2.0 : 3.0), dy)};
-        };
-        return custom_op<double>(fns, {x}, x.shape());
+        });
     };
     const Tensor<double> x = random_matrix(2, 2, 5);
     const GradcheckReport constant_x2 = gradgradcheck([&](const auto& v) { return cube_with(v[0], 0); }, {x});
