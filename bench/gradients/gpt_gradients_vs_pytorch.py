@@ -16,9 +16,7 @@ exceeds --tol (1e-10), the losses differ by more than --loss-tol (1e-12 relative
 or shapes disagree. PyTorch is no test dependency: nothing runs this from CTest.
 """
 import argparse
-import json
 import pathlib
-import struct
 import subprocess
 import sys
 import tempfile
@@ -33,6 +31,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from gpt_twin import GPT, from_tapegrad, tapegrad_layout, to_tapegrad  # noqa: E402
+from safetensors_f64 import read_safetensors  # noqa: E402
 
 SUITE = [
     ("default (V11 T8 N2 H2 d16 B3)", []),
@@ -53,22 +52,6 @@ SUITE = [
     ("train_lm's size: V114 T64 N4 H4 d128 B2", ["--vocab", "114", "--block", "64", "--layers", "4", "--heads", "4",
                                                  "--width", "128", "--windows", "2"]),
 ]
-
-
-def read_safetensors(path):
-    """{name: float64 array}, metadata: the format by hand (8-byte LE header length, JSON, data)."""
-    blob = pathlib.Path(path).read_bytes()
-    (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + n].decode("utf-8"))
-    meta = header.pop("__metadata__", {})
-    data = blob[8 + n:]
-    tensors = {}
-    for name, entry in header.items():
-        if entry["dtype"] != "F64":
-            raise ValueError("%s: %s is %s, expected F64" % (path, name, entry["dtype"]))
-        begin, end = entry["data_offsets"]
-        tensors[name] = np.frombuffer(data[begin:end], dtype="<f8").reshape(entry["shape"]).copy()
-    return tensors, meta
 
 
 def ints(text):

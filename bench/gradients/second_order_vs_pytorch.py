@@ -13,33 +13,19 @@ gradient penalty. Fails (exit 1) when any rel exceeds --tol. PyTorch is no test 
 this from CTest.
 """
 import argparse
-import json
 import pathlib
-import struct
 import subprocess
 import sys
 import tempfile
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
+sys.dont_write_bytecode = True  # no bench/__pycache__ left behind
+from safetensors_f64 import read_safetensors  # noqa: E402  (this folder)
+
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-
-
-def read_safetensors(path):
-    """{name: float64 array}, metadata: the format by hand (8-byte LE header length, JSON, data)."""
-    blob = pathlib.Path(path).read_bytes()
-    (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + n].decode("utf-8"))
-    meta = header.pop("__metadata__", {})
-    data = blob[8 + n:]
-    tensors = {}
-    for name, entry in header.items():
-        begin, end = entry["data_offsets"]
-        tensors[name] = torch.from_numpy(np.frombuffer(data[begin:end], dtype="<f8").reshape(entry["shape"]).copy())
-    return tensors, meta
 
 
 def hvp(loss_fn, params, vectors):
@@ -59,7 +45,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         path = pathlib.Path(tmp) / "second_order.safetensors"
         subprocess.run([a.exe, "--out", str(path), "--seed", str(a.seed)], check=True)
-        t, meta = read_safetensors(path)
+        arrays, meta = read_safetensors(path)
+        t = {name: torch.from_numpy(a) for name, a in arrays.items()}
 
     results = []  # (case, name, torch value, tapegrad value)
 
