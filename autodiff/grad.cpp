@@ -41,6 +41,19 @@ std::vector<Var<T>> grad_by_backward(const Var<T>& output, const std::vector<Var
     for (std::size_t i = 0; i < t.size(); ++i) leaves += is_leaf(NodeId(i));
     std::vector<Kept> kept;
     kept.reserve(leaves);  // the only allocation before a gradient is moved: nothing below throws until backward
+    // However this function leaves, the leaves' gradients and the release flag are put back.
+    struct Restore {
+        Tape<T>& t;
+        std::vector<Kept>& kept;
+        bool release;
+        ~Restore() {
+            t.set_release_intermediate_gradients(release);
+            for (auto& k : kept) {
+                t.node(k.id).grad = std::move(k.grad);
+                t.node(k.id).grad_state = k.state;
+            }
+        }
+    } restore{t, kept, t.release_intermediate_gradients()};
     const auto set_aside = [&](NodeId id) {
         if (!is_leaf(id)) return;  // leaves only: intermediates are recomputed anyway
         Node<T>& n = t.node(id);
@@ -50,27 +63,12 @@ std::vector<Var<T>> grad_by_backward(const Var<T>& output, const std::vector<Var
     };
     for (std::size_t p = 0; p < t.num_parameters(); ++p) set_aside(NodeId(p) | kParameterBit);
     for (std::size_t i = 0; i < t.size(); ++i) set_aside(NodeId(i));
-    const bool release = t.release_intermediate_gradients();
     t.set_release_intermediate_gradients(false);  // an input may be an intermediate node: keep its gradient
+    if (t.node(output.id()).requires_grad) t.backward(output, seed);
     std::vector<Tensor<T>> results;
-    try {
-        if (t.node(output.id()).requires_grad) t.backward(output, seed);
-        for (const auto& x : inputs) {
-            const Node<T>& n = t.node(x.id());
-            results.push_back(n.requires_grad && n.grad_live() ? n.grad : Tensor<T>(shape_of(n.value), T(0)));
-        }
-    } catch (...) {
-        t.set_release_intermediate_gradients(release);
-        for (auto& k : kept) {
-            t.node(k.id).grad = std::move(k.grad);
-            t.node(k.id).grad_state = k.state;
-        }
-        throw;
-    }
-    t.set_release_intermediate_gradients(release);
-    for (auto& k : kept) {
-        t.node(k.id).grad = std::move(k.grad);
-        t.node(k.id).grad_state = k.state;
+    for (const auto& x : inputs) {
+        const Node<T>& n = t.node(x.id());
+        results.push_back(n.requires_grad && n.grad_live() ? n.grad : Tensor<T>(shape_of(n.value), T(0)));
     }
     std::vector<Var<T>> out;
     for (const auto& r : results) out.push_back(t.constant(r));
