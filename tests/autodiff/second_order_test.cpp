@@ -209,6 +209,15 @@ TEST_CASE("grad without create_graph is backward's first-order path, bit for bit
     const Tensor<double> before = W.grad();
     (void)grad(loss, {x});
     CHECK(test::bitwise_equal(W.grad(), before));
+    // also when a VJP throws inside grad(): the gradient and the tape's release flag are put back
+    t.set_release_intermediate_gradients(true);
+    const Var<double> failing = custom_op<double>(
+        "fails_in_vjp", {matmul(x, W)}, Shape{5, 3}, [](auto in, Tensor<double>& out) { out = *in[0]; },
+        [](auto, const Tensor<double>&, const Tensor<double>&, auto) { throw DomainError("fails_in_vjp: planted"); });
+    REQUIRE_THROWS_WITH(grad(sum(failing), {W}), Catch::Matchers::Contains("planted"));
+    CHECK(test::bitwise_equal(W.grad(), before));
+    CHECK(t.release_intermediate_gradients());
+    t.set_release_intermediate_gradients(false);
     // the graph rules give the same values (not necessarily the same bits: other arithmetic)
     const std::vector<Var<double>> h = grad(loss, {W, x}, {.create_graph = true});
     test::require_close(h[0].value(), g[0].value(), 1e-14);
