@@ -118,13 +118,21 @@ std::vector<Var<T>> grad_by_graph(const Var<T>& output, const std::vector<Var<T>
         const Var<T> dy = it->second;
         n.op->vjp_graph(GraphVjp<T>{t, NodeId(i), dy, std::span<const bool>(needed.get(), k_inputs), std::span<Var<T>>(din)});
         const Node<T>& again = t.node(NodeId(i));  // the rule recorded nodes: read the inputs afresh
+        const auto rule_of = [&] {
+            return std::string("the graph rule of ") + (again.custom ? "custom op '" : "op '") + t.op_name(again) +
+                   "' (node " + node_label(NodeId(i)) + ")";
+        };
         for (std::size_t k = 0; k < k_inputs; ++k) {
-            if (!needed[k] || !din[k].valid()) continue;
+            if (!needed[k]) continue;
+            // a rule that leaves a needed gradient unset would read as a zero gradient: refused, whatever the op
+            if (!din[k].valid())
+                throw UsageError("grad(create_graph): " + rule_of() + " gave no gradient for input " + std::to_string(k) +
+                                 ", whose gradient is needed; a zero gradient is a constant of zeros");
             const NodeId in = again.inputs[k];
             if (din[k].shape() != shape_of(t.node(in).value))
-                throw ShapeError("grad(create_graph): the graph rule of op '" + std::string(t.op_name(again)) +
-                                 "' gave input " + std::to_string(k) + " a gradient of " + shape_str(din[k].shape()) +
-                                 ", the input is " + shape_str(shape_of(t.node(in).value)));
+                throw ShapeError("grad(create_graph): " + rule_of() + " gave input " + std::to_string(k) +
+                                 " a gradient of " + shape_str(din[k].shape()) + ", the input is " +
+                                 shape_str(shape_of(t.node(in).value)));
             auto [slot, fresh] = g.try_emplace(in, din[k]);
             if (!fresh) slot->second = add(slot->second, din[k]);
         }

@@ -87,7 +87,7 @@ struct GraphVjp {
     NodeId node;                ///< the node whose VJP is recorded
     const Var<T>& dy;           ///< dL/d(node's value), a Var: itself differentiable
     std::span<const bool> needed;  ///< needed[k]: input k's gradient is asked for (it leads to an input of grad())
-    std::span<Var<T>> din;      ///< the rule sets din[k] for the needed inputs (left invalid: a zero gradient)
+    std::span<Var<T>> din;      ///< the rule sets din[k] for every needed input (one left unset is a UsageError)
     Var<T> input(std::size_t k) const;  ///< input k of the node, as a handle
     Var<T> output() const;               ///< the node's value, as a handle (softmax's y, exp's y)
 };

@@ -211,6 +211,13 @@ Var<T> pow_dx(const Var<T>& dy, const Var<T>& x, double s) {
     return mul(dy, mul(pow(x, s - 1.0), s));
 }
 
+// gelu_grad's dx = dy ⊙ GELU''(x), GELU''(x) = φ(x)·(2 − x²), φ(x) = e^(−x²/2)/√(2π).
+template <class T>
+Var<T> gelu_grad_dx(const Var<T>& dy, const Var<T>& x) {
+    const Var<T> x2 = square(x);
+    return mul(dy, mul(exp(mul(x2, -0.5)), rsub(2.0, x2)) * (1.0 / std::sqrt(2.0 * std::numbers::pi)));
+}
+
 template <class Rule>
 struct unary_graph;
 #define TAPEGRAD_UNARY_GRAPH(NAME, DX)                                                                        \
@@ -229,7 +236,7 @@ TAPEGRAD_UNARY_GRAPH(tanh,       mul(dy, rsub(1.0, square(y))))
 TAPEGRAD_UNARY_GRAPH(sigmoid,    mul(dy, mul(y, rsub(1.0, y))))
 TAPEGRAD_UNARY_GRAPH(relu,       mul(dy, step_mask(x)))  // relu'' = 0: the mask is a constant
 TAPEGRAD_UNARY_GRAPH(gelu,       mul(dy, record_gelu_grad(x)))
-TAPEGRAD_UNARY_GRAPH(gelu_grad,  mul(dy, mul(exp(mul(square(x), -0.5)), rsub(2.0, square(x))) * (1.0 / std::sqrt(2.0 * std::numbers::pi))))
+TAPEGRAD_UNARY_GRAPH(gelu_grad,  gelu_grad_dx(dy, x))
 TAPEGRAD_UNARY_GRAPH(pow,        pow_dx(dy, x, s))
 TAPEGRAD_UNARY_GRAPH(add_scalar, dy)
 TAPEGRAD_UNARY_GRAPH(mul_scalar, mul(dy, s))
@@ -374,13 +381,6 @@ void binary_vjp(Tape<T>& t, Node<T>& n) {
 
 // ── The graph rules of the binary table: the same derivatives as tape ops, each operand's summed back to its
 // own shape over the dimensions it was broadcast along.
-template <class T>
-Var<T> sum_to_shape(Var<T> g, Shape shape) {
-    if (shape[0] == 1 && g.rows() != 1) g = sum(g, 0);
-    if (shape[1] == 1 && g.cols() != 1) g = sum(g, 1);
-    return g;
-}
-
 template <class Rule>
 struct binary_graph;
 #define TAPEGRAD_BINARY_GRAPH(NAME, DA, DB)                                                               \

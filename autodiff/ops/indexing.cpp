@@ -4,8 +4,6 @@
 
 #include "tapegrad/autodiff/parallel.hpp"
 
-#include <algorithm>
-
 namespace tapegrad {
 namespace {
 
@@ -39,10 +37,6 @@ void embedding_vjp(Tape<T>& t, Node<T>& n) {
 
 // ── embedding_scatter: embedding's VJP as an op of its own, for the graph rule (second order):
 // y = S(dy), V×d, with y[v] = Σ_{k: ids[k] = v} dy[k]; its VJP is the gather again, d(dy)[k] += dY[ids[k]].
-struct ScatterAttributes {
-    std::size_t rows;  // V: the table's rows
-};
-
 template <class T>
 void scatter_forward(Tape<T>& t, Node<T>& n) {
     const Tensor<T>& dy = t.input(n, 0).value;
@@ -78,7 +72,6 @@ Var<T> record_scatter(const Var<T>& dy, std::span<const std::int64_t> ids, std::
     Tape<T>& t = dy.tape();
     Node<T>& n = t.push(scatter_def<T>, {dy}, Shape{rows, t.shape(dy, "embedding_scatter")[1]});
     n.ids.assign(ids.begin(), ids.end());
-    n.set_attributes(ScatterAttributes{rows});
     return t.commit(n);
 }
 

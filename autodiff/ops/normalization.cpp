@@ -124,6 +124,8 @@ void layer_norm_vjp(Tape<T>& t, Node<T>& n) {
 template <class T>
 void layer_norm_vjp_graph(const GraphVjp<T>& c) {
     const double eps = c.tape.node(c.node).template attributes<LayerNormAttributes>().eps;
+    if (c.needed[2]) c.din[2] = sum(c.dy, 0);
+    if (!c.needed[0] && !c.needed[1]) return;  // dβ alone needs no statistics
     const Var<T> x = c.input(0), gamma = c.input(1);
     const Var<T> centred = sub(x, mean(x, 1));
     const Var<T> rstd = pow(add(mean(square(centred), 1), eps), -0.5);
@@ -133,7 +135,6 @@ void layer_norm_vjp_graph(const GraphVjp<T>& c) {
         c.din[0] = mul(rstd, sub(sub(ghat, mean(ghat, 1)), mul(xhat, mean(mul(ghat, xhat), 1))));
     }
     if (c.needed[1]) c.din[1] = sum(mul(c.dy, xhat), 0);
-    if (c.needed[2]) c.din[2] = sum(c.dy, 0);
 }
 
 template <class T>

@@ -39,13 +39,12 @@ void reduce_vjp(Tape<T>& t, Node<T>& n) {
         for (std::size_t c = 0; c < C; ++c) gx.data()[r * C + c] += scale * dy[axis == -1 ? 0 : axis == 0 ? c : r];
 }
 
-// Graph rule: dx = scale · broadcast_to(dy, x's shape).
+// Graph rule: dx = broadcast_to(scale · dy, x's shape) (scaled before it is spread: one product per output).
 template <class T>
 void reduce_vjp_graph(const GraphVjp<T>& c) {
     if (!c.needed[0]) return;
     const double scale = c.tape.node(c.node).template attributes<ReduceAttributes>().scale;
-    const Var<T> spread = broadcast_to(c.dy, c.input(0).shape());
-    c.din[0] = scale == 1.0 ? spread : mul(spread, scale);
+    c.din[0] = broadcast_to(scale == 1.0 ? c.dy : mul(c.dy, scale), c.input(0).shape());
 }
 
 template <class T>
@@ -81,6 +80,18 @@ template <class T> Var<T> mean(const Var<T>& x, int axis) {
     return record_reduce(mean_def<T>, x, axis, true);
 }
 
+template <class T> Var<T> sum_to_shape(const Var<T>& g, Shape shape) {
+    const Shape gs = g.shape();
+    for (int a = 0; a < 2; ++a)
+        if (shape[a] != 1 && shape[a] != gs[a])
+            throw ShapeError("sum_to_shape: cannot sum " + shape_str(gs) + " to " + shape_str(shape) +
+                             "; each size must be 1 or the input's");
+    Var<T> out = g;
+    if (shape[0] == 1 && gs[0] != 1) out = sum(out, 0);
+    if (shape[1] == 1 && gs[1] != 1) out = sum(out, 1);
+    return out;
+}
+
 template Var<float> sum(const Var<float>&);
 template Var<double> sum(const Var<double>&);
 template Var<float> sum(const Var<float>&, int);
@@ -89,5 +100,7 @@ template Var<float> mean(const Var<float>&);
 template Var<double> mean(const Var<double>&);
 template Var<float> mean(const Var<float>&, int);
 template Var<double> mean(const Var<double>&, int);
+template Var<float> sum_to_shape(const Var<float>&, Shape);
+template Var<double> sum_to_shape(const Var<double>&, Shape);
 
 }  // namespace tapegrad

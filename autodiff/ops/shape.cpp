@@ -157,11 +157,7 @@ void broadcast_vjp(Tape<T>& t, Node<T>& n) {
 template <class T>
 void broadcast_vjp_graph(const GraphVjp<T>& c) {
     if (!c.needed[0]) return;
-    const Shape xs = c.input(0).shape();
-    Var<T> g = c.dy;
-    if (xs[0] == 1 && g.rows() != 1) g = sum(g, 0);
-    if (xs[1] == 1 && g.cols() != 1) g = sum(g, 1);
-    c.din[0] = g;
+    c.din[0] = sum_to_shape(c.dy, c.input(0).shape());
 }
 template <class T>
 const OpDef<T> broadcast_def{"broadcast_to", broadcast_forward<T>, broadcast_vjp<T>, broadcast_vjp_graph<T>};

@@ -309,6 +309,26 @@ TEST_CASE("gradgradcheck finds a graph rule whose values are right but whose der
     CHECK(right.checked == 4 * (4 + 4));  // 4 gradient elements × (4 input + 4 seed elements)
 }
 
+TEST_CASE("sum_to_shape sums over the broadcast axes and refuses a shape g was not broadcast from", "[second_order]") {
+    Tape<double> t;
+    const Tensor<double> g0 = random_matrix(3, 4, 9);
+    const Var<double> g = t.variable(g0);
+    double total = 0;
+    for (std::size_t i = 0; i < g0.size(); ++i) total += g0.data()[i];
+    for (std::size_t c = 0; c < 4; ++c) {
+        double col = 0;
+        for (std::size_t r = 0; r < 3; ++r) col += g0(r, c);
+        CHECK(sum_to_shape(g, Shape{1, 4}).value()(0, c) == Approx(col).epsilon(1e-15));
+    }
+    for (std::size_t r = 0; r < 3; ++r)
+        CHECK(sum_to_shape(g, Shape{3, 1}).value()(r, 0) == Approx(g0(r, 0) + g0(r, 1) + g0(r, 2) + g0(r, 3)).epsilon(1e-15));
+    CHECK(sum_to_shape(g, Shape{1, 1}).value()(0, 0) == Approx(total).epsilon(1e-14));
+    CHECK(test::bitwise_equal(sum_to_shape(g, Shape{3, 4}).value(), g0));
+    REQUIRE_THROWS_AS(sum_to_shape(g, Shape{2, 4}), ShapeError);
+    REQUIRE_THROWS_WITH(sum_to_shape(g, Shape{3, 2}), Catch::Matchers::Contains("sum_to_shape") && Catch::Matchers::Contains("3x2"));
+    require_gradgrad([](const auto& v) { return square(sum_to_shape(v[0], Shape{1, 4})); }, {g0});
+}
+
 TEST_CASE("gradgradcheck: matmul_tn and broadcast_to", "[second_order]") {
     require_gradgrad([](const auto& v) { return tanh(matmul_tn(v[0], v[1])); }, {random_matrix(4, 3, 1), random_matrix(4, 2, 2)});
     for (const Shape from : {Shape{1, 4}, Shape{3, 1}, Shape{1, 1}})
