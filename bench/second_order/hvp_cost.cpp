@@ -24,7 +24,6 @@ struct Model {
     std::string name;
     Tape<T> tape;
     std::vector<Var<T>> params;
-    std::vector<Var<T>> vectors;  // v, one per parameter (constants re-made each step)
     std::vector<Tensor<T>> v_values;
     Tensor<T> x;
     std::vector<std::int64_t> targets;

@@ -114,7 +114,9 @@ TEST_CASE("TokenSequential: fusion only for ContextEmbedding then Linear themsel
     TokenSequential<double> plain(tape);
     plain.push_back(std::make_shared<Embedding<double>>(tape, 4, 3, gen));
     REQUIRE_THROWS_AS(plain.push_back(std::make_shared<ContextEmbedding<double>>(tape, 4, 1, 3, gen)), UsageError);
+    CHECK(plain.size() == 1);
     plain.push_back(std::make_shared<Linear<double>>(tape, 3, 2, gen));
+    CHECK(plain.size() == 2);
     (void)plain(TokenInput{ids});
     CHECK_THAT(tape.to_string(), !Catch::Matchers::Contains("context_linear"));
     tape.clear();

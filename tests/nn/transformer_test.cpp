@@ -1,7 +1,6 @@
 // The transformer pieces (position embedding, residual blocks, the tied output layer), a whole small GPT
 // (gradcheck in double, causality), the C++ GPT against its spec, and the spec grammar's residual and
 // repeat with their errors.
-#include <cstring>
 
 #include "test_util.hpp"
 
